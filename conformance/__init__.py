@@ -1,0 +1,21 @@
+"""conformance: contract and conformance testing of AI platforms' model-management REST APIs."""
+
+from conformance.catalog import Requirement, Vendor, all_requirements, load_vendor, vendor_names
+from conformance.errors import ConformanceError, ExitCode, InfrastructureError, UsageError
+from conformance.targets import Target
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConformanceError",
+    "ExitCode",
+    "InfrastructureError",
+    "Requirement",
+    "Target",
+    "UsageError",
+    "Vendor",
+    "__version__",
+    "all_requirements",
+    "load_vendor",
+    "vendor_names",
+]

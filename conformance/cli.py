@@ -1,0 +1,189 @@
+"""The command line: ``conformance run | mock | selftest``; every error is one line and a documented exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance.errors import ConformanceError, ExitCode, UsageError
+
+EXIT_CODES = """exit codes:
+  0    conformant: every MUST requirement passed (and nothing leaked)
+  1    conformance failures: a MUST requirement failed, or a created resource could not be cleaned up
+  2    usage or configuration error: unknown vendor or fault, unreadable spec, bad port or URL, port in use
+  3    target unreachable or infrastructure error (nothing failed, but something could not be judged)
+  130  interrupted (SIGINT)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"invalid port {text!r}: expected a number 0-65535") from None
+    if not 0 <= value <= 65535:
+        raise UsageError(f"invalid port {value}: expected 0-65535")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(
+        prog="conformance",
+        description="Contract and conformance testing of model-management REST APIs (Blaxel, Oxen.ai, Baseten).",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="run the suite (default: against the embedded mock servers)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--vendor", action="append", default=[], help="vendor to test (repeatable; default: all)")
+    run.add_argument("--base-url", help="a live target: the spec's server URL, e.g. https://api.blaxel.ai/v0")
+    run.add_argument("--token-env", help="environment variable holding the live target's token")
+    run.add_argument("--disposable-id", action="append", default=[], help="an id the run may delete (repeatable)")
+    run.add_argument("--profile", default="quick", help="quick (default, a PR gate) or nightly")
+    run.add_argument("--seed", type=int, help="seed for reproducible generation (printed and recorded)")
+    run.add_argument("--report-dir", type=Path, help="where reports go (default: reports/<run-id>)")
+    run.add_argument("--fault", action="append", default=[], help="inject a named fault into the embedded mock")
+    run.add_argument("--delete-delay", type=float, default=0.0, help="embedded mocks finish deletes this much later")
+    run.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
+    run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds (live target)")
+    run.add_argument("--gone-deadline", type=float, default=30.0, help="seconds a deletion may take (live target)")
+
+    serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
+    serve.add_argument("--vendor", required=False, help="blaxel, oxen or baseten")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8080)
+    serve.add_argument("--token", default=None, help="the token it accepts (default: $CONFORMANCE_MOCK_TOKEN or a fixed one)")
+    serve.add_argument("--fault", action="append", default=[], help="inject a named fault (repeatable)")
+    serve.add_argument("--delete-delay", type=float, default=0.0, help="seconds before a deleted resource disappears")
+    serve.add_argument("--seed-id", action="append", default=[], help="a resource present at start (repeatable)")
+    serve.add_argument("--list-faults", action="store_true", help="list the faults of the vendor(s) and exit")
+
+    selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
+    selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
+    selftest.add_argument("--fault", action="append", default=[], help="limit to these faults")
+    selftest.add_argument("--profile", default="quick")
+    selftest.add_argument("--seed", type=int, default=1)
+    selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> ExitCode:
+    from conformance.catalog import load_vendor
+    from conformance.reports.summary import console_table
+    from conformance.runner import RunRequest, execute
+    from conformance.targets import Target, check_base_url
+
+    targets: list[Target] = []
+    if args.base_url:
+        if len(args.vendor) != 1:
+            raise UsageError("--base-url needs exactly one --vendor")
+        vendor = load_vendor(args.vendor[0])
+        token_env = args.token_env or vendor.token_env
+        targets.append(
+            Target(
+                name=args.vendor[0],
+                vendor=args.vendor[0],
+                base_url=check_base_url(args.base_url),
+                token_env=token_env,
+                disposable_ids=tuple(args.disposable_id),
+                timeout=args.timeout,
+                gone_deadline=args.gone_deadline,
+            )
+        )
+        if not os.environ.get(token_env):
+            print(f"warning: ${token_env} is not set; requests will carry no valid token", file=sys.stderr)
+    request = RunRequest(
+        targets=targets,
+        vendors=args.vendor,
+        profile=args.profile,
+        seed=args.seed,
+        report_dir=args.report_dir,
+        faults=args.fault,
+        delete_delay=args.delete_delay,
+        requirements=args.requirement,
+    )
+    outcome = execute(request)
+    results = outcome.results
+    print(f"run {results.run_id}  profile {results.profile}  seed {results.seed}  {results.requests} HTTP exchanges")
+    print(console_table(results))
+    print(f"reports: {outcome.report_dir}  exit {int(outcome.exit_code)}")
+    return outcome.exit_code
+
+
+def _cmd_mock(args: argparse.Namespace) -> ExitCode:
+    from conformance import mock
+    from conformance.servers import BackgroundServer
+
+    if args.list_faults:
+        for vendor in [args.vendor] if args.vendor else mock.VENDORS:
+            if vendor not in mock.VENDORS:
+                raise UsageError(f"unknown vendor {vendor!r} (known: {', '.join(mock.VENDORS)})")
+            for name, description in mock.faults_of(vendor).items():
+                print(f"{vendor:<8} {name:<36} {description}")
+        return ExitCode.CONFORMANT
+    if not args.vendor:
+        raise UsageError("mock needs --vendor (one of: " + ", ".join(mock.VENDORS) + ")")
+    if args.vendor not in mock.VENDORS:
+        raise UsageError(f"unknown vendor {args.vendor!r} (known: {', '.join(mock.VENDORS)})")
+    token = args.token or os.environ.get("CONFORMANCE_MOCK_TOKEN") or mock.MockOptions().token
+    try:
+        app = mock.create_app(
+            args.vendor,
+            mock.MockOptions(
+                token=token,
+                faults=frozenset(args.fault),
+                delete_delay=args.delete_delay,
+                seed_ids=tuple(args.seed_id),
+            ),
+        )
+    except mock.UnknownFault as exc:
+        raise UsageError(str(exc)) from None
+    server = BackgroundServer(app, host=args.host, port=args.port, log_level="info").start()
+    print(f"serving the {args.vendor} reference mock on {server.url} (Ctrl-C to stop)", flush=True)
+    try:
+        import threading
+
+        threading.Event().wait()
+    finally:
+        server.stop()
+    return ExitCode.CONFORMANT
+
+
+def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
+    from conformance.selftest import run_selftest
+
+    return run_selftest(
+        vendors=args.vendor, faults=args.fault, profile=args.profile, seed=args.seed, report_dir=args.report_dir
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``conformance`` command."""
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"run": _cmd_run, "mock": _cmd_mock, "selftest": _cmd_selftest}[args.command]
+        return int(handler(args))
+    except ConformanceError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

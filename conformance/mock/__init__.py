@@ -1,0 +1,42 @@
+"""Reference servers (faithful by default, with named faults) for the vendors under test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+
+from . import baseten, blaxel, oxen
+from ._common import MockOptions, UnknownFault
+
+__all__ = ["VENDORS", "MockOptions", "UnknownFault", "create_app", "faults_of"]
+
+VENDORS: tuple[str, ...] = ("blaxel", "oxen", "baseten")
+
+_FACTORIES: dict[str, Callable[[MockOptions | None], Starlette]] = {
+    "blaxel": blaxel.create_app,
+    "oxen": oxen.create_app,
+    "baseten": baseten.create_app,
+}
+_FAULTS: dict[str, dict[str, str]] = {
+    "blaxel": blaxel.FAULTS,
+    "oxen": oxen.FAULTS,
+    "baseten": baseten.FAULTS,
+}
+
+
+def _known(vendor: str) -> str:
+    """Return vendor if it is served, else raise UnknownFault."""
+    if vendor not in _FACTORIES:
+        raise UnknownFault(f"unknown vendor {vendor!r}; expected one of: {', '.join(VENDORS)}")
+    return vendor
+
+
+def faults_of(vendor: str) -> dict[str, str]:
+    """Return the vendor's fault names mapped to one-line descriptions."""
+    return dict(_FAULTS[_known(vendor)])
+
+
+def create_app(vendor: str, options: MockOptions | None = None) -> Starlette:
+    """Build the reference app of vendor, raising UnknownFault on an unknown vendor or fault."""
+    return _FACTORIES[_known(vendor)](options)

@@ -1,0 +1,112 @@
+"""Baseten reference server: DELETE /v1/models/{model_id} (seed 004).
+
+Auth: ``Authorization: Api-Key <key>`` (the spec's scheme); ``Bearer <key>`` is also accepted
+unless ``MockOptions.strict_auth`` (the official SDK sends it: an observed deviation).
+Errors (inferred): ``{"error": str, "message": str}``.
+Admin routes (no auth, outside the spec): ``POST /__mock__/resources`` with ``{"id": id}``
+seeds a model (201, or 409 if it exists), ``GET /__mock__/resources`` lists ``{"ids": [...]}``
+(including models still being deleted), ``GET /__mock__/health`` answers
+``{"status": "ok", "vendor": "baseten"}``.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._common import (
+    Authenticator,
+    JsonObject,
+    MockOptions,
+    admin_routes,
+    build_app,
+    check_faults,
+    html_response,
+    json_response,
+    new_store,
+    route,
+)
+
+VENDOR = "baseten"
+
+FAULTS: dict[str, str] = {
+    "baseten-tombstone-id-differs": "delete answers a tombstone whose id differs from the path id",
+    "baseten-deleted-false": "delete answers deleted false although the model was deleted",
+    "baseten-deleted-as-string": "delete answers deleted as the string 'true' instead of a boolean",
+    "baseten-missing-deleted": "delete answers a tombstone without the required deleted field",
+    "baseten-any-scheme": "delete accepts the right key under any Authorization scheme",
+    "baseten-delete-does-not-delete": "delete answers 200 but the model stays forever",
+    "baseten-html-404": "404 answers are text/html pages instead of JSON",
+    "baseten-auth-not-enforced": "delete performs no authentication or permission checks",
+    "baseten-500-on-unknown": "delete answers 500 instead of 404 for an unknown id",
+}
+
+_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    500: "internal_error",
+}
+
+
+def create_app(options: MockOptions | None = None) -> Starlette:
+    """Build the Baseten reference app."""
+    options = options or MockOptions()
+    check_faults(VENDOR, options.faults, FAULTS)
+    faults = options.faults
+    schemes = ("api-key",) if options.strict_auth else ("api-key", "bearer")
+    auth = Authenticator(options, schemes, "Api-Key")
+
+    def error(status: int, message: str) -> Response:
+        """Render the inferred error shape."""
+        headers = {"WWW-Authenticate": 'Api-Key realm="baseten"'} if status == 401 else None
+        if status == 404 and "baseten-html-404" in faults:
+            return html_response(status, message, headers)
+        return json_response(status, {"error": _KINDS.get(status, "error"), "message": message}, headers)
+
+    def seed(model_id: str) -> JsonObject:
+        """Build a seeded model record."""
+        return {"id": model_id}
+
+    store = new_store(options, seed)
+
+    def tombstone(model_id: str) -> JsonObject:
+        """Build the ModelTombstoneV1, honouring the tombstone faults."""
+        body: JsonObject = {"id": model_id, "deleted": True}
+        if "baseten-tombstone-id-differs" in faults:
+            body["id"] = f"{model_id}-tombstone"
+        if "baseten-deleted-false" in faults:
+            body["deleted"] = False
+        if "baseten-deleted-as-string" in faults:
+            body["deleted"] = "true"
+        if "baseten-missing-deleted" in faults:
+            del body["deleted"]
+        return body
+
+    async def delete(request: Request) -> Response:
+        """Delete a model by id."""
+        model_id: str = request.path_params["model_id"]
+        if "baseten-auth-not-enforced" not in faults:
+            any_scheme = "baseten-any-scheme" in faults
+            status, reason = auth.check(request.headers.get("authorization"), "models:delete", any_scheme)
+            if status:
+                return error(status, reason)
+        if "baseten-delete-does-not-delete" in faults:
+            model = store.get(model_id)
+        else:
+            model = store.delete(model_id, options.delete_delay)
+        if model is None:
+            if "baseten-500-on-unknown" in faults:
+                return error(500, "internal server error")
+            return error(404, f"model {model_id} not found")
+        return json_response(200, tombstone(model_id))
+
+    routes = [
+        route("/v1/models/{model_id}", delete, "DELETE", error),
+        *admin_routes(VENDOR, store, error, seed),
+    ]
+    return build_app(VENDOR, options, store, routes, error)

@@ -1,0 +1,394 @@
+"""Blaxel reference server: POST /v0/models and DELETE /v0/models/{modelName}.
+
+Auth is ``Authorization: Bearer <token>``; every error is
+``{"error": "<kind>", "code": <status>, "message": "<text>"}`` (seed 002's Error schema).
+Admin routes (no auth, outside the spec): ``POST /__mock__/resources`` with ``{"id": name}``
+seeds a minimal valid model (201, or 409 if it exists), ``GET /__mock__/resources`` lists
+``{"ids": [...]}`` (including models still DELETING), ``GET /__mock__/health`` answers
+``{"status": "ok", "vendor": "blaxel"}``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._common import (
+    Authenticator,
+    BodyError,
+    JsonObject,
+    MockOptions,
+    admin_routes,
+    build_app,
+    check_faults,
+    html_response,
+    json_response,
+    new_store,
+    now_iso,
+    read_json,
+    route,
+)
+
+VENDOR = "blaxel"
+
+FAULTS: dict[str, str] = {
+    "create-missing-metadata": "create answers 200 with a Model lacking the required metadata",
+    "create-missing-spec": "create answers 200 with a Model lacking the required spec",
+    "create-status-outside-enum": "create answers status RUNNING, which is not in the Status enum",
+    "create-name-wrong-type": "create answers metadata.name as the integer 42",
+    "create-events-not-array": "create answers events as an object instead of an array",
+    "create-accepts-long-name": "create accepts metadata.name longer than 49 characters",
+    "create-accepts-uppercase-name": "create accepts uppercase letters in metadata.name",
+    "create-accepts-underscore-name": "create accepts underscores in metadata.name",
+    "create-accepts-long-displayname": "create accepts metadata.displayName longer than 63 characters",
+    "create-accepts-bad-runtime-type": "create accepts and echoes a spec.runtime.type outside its enum",
+    "create-accepts-missing-spec": "create accepts a request body without spec",
+    "create-422-on-invalid": "create answers 422 instead of 400 for every invalid body",
+    "create-no-409": "create overwrites an existing model (200) instead of answering 409",
+    "create-500-on-max-name": "create answers 500 when metadata.name is exactly 49 characters",
+    "create-error-without-error-field": "create error bodies lack the required error field",
+    "create-html-error": "create answers 400 as a text/html page",
+    "create-auth-not-enforced": "create performs no authentication or permission checks",
+    "create-any-scheme": "create accepts the right token under any Authorization scheme",
+    "create-renames": "create answers a different metadata.name than the one sent",
+    "create-drops-runtime": "create answers a spec without the runtime that was sent",
+    "create-text-plain": "create answers its 200 JSON body with content-type text/plain",
+    "create-timestamps-not-iso": "create answers metadata.createdAt as 'yesterday'",
+    "delete-does-not-delete": "delete answers 200 but the model stays forever",
+    "delete-returns-empty": "delete answers 200 with an empty object",
+    "delete-returns-other-model": "delete answers the Model of a different name",
+    "delete-500-on-unknown": "delete answers 500 instead of 404 for an unknown name",
+    "delete-auth-not-enforced": "delete performs no authentication or permission checks",
+    "delete-status-outside-enum": "delete answers status GONE, which is not in the Status enum",
+    "delete-200-on-unknown": "delete answers 200 with a fabricated Model for an unknown name",
+}
+
+NAME_MAX = 49
+DISPLAY_NAME_MAX = 63
+ACTOR = "conformance-mock"
+RUNTIME_TYPES = frozenset(
+    {
+        "hf_private_endpoint", "hf_public_endpoint", "huggingface", "public_model", "mcp", "openai",
+        "anthropic", "gemini", "mistral", "deepseek", "cohere", "cerebras", "xai", "vertexai",
+        "azure-openai-service", "azure-ai-inference", "azure-marketplace", "groq",
+    }
+)  # fmt: skip
+GENERATIONS = ("mk3", "mk2")
+FLAVOR_TYPES = ("cpu", "gpu")
+_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "unprocessable_entity",
+    500: "internal_error",
+}
+
+
+def _name_regex(upper: bool, underscore: bool) -> re.Pattern[str]:
+    """Compile the metadata.name pattern, optionally loosened by a fault."""
+    chars = "a-z0-9" + ("A-Z" if upper else "") + ("_" if underscore else "")
+    return re.compile(f"[{chars}]([{chars}-]*[{chars}])?")
+
+
+_NAME_RES = {(u, s): _name_regex(u, s) for u in (False, True) for s in (False, True)}
+
+
+class Invalid(Exception):
+    """A request body violates the Model schema; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The validation rules in force (faults may loosen them)."""
+
+    name_re: re.Pattern[str]
+    name_max: int | None
+    display_name_max: int | None
+    runtime_types: frozenset[str] | None
+    require_spec: bool
+
+    @classmethod
+    def of(cls, faults: frozenset[str]) -> Rules:
+        """Derive the rules from the active faults."""
+        return cls(
+            name_re=_NAME_RES["create-accepts-uppercase-name" in faults, "create-accepts-underscore-name" in faults],
+            name_max=None if "create-accepts-long-name" in faults else NAME_MAX,
+            display_name_max=None if "create-accepts-long-displayname" in faults else DISPLAY_NAME_MAX,
+            runtime_types=None if "create-accepts-bad-runtime-type" in faults else RUNTIME_TYPES,
+            require_spec="create-accepts-missing-spec" not in faults,
+        )
+
+
+def _string(value: Any, field: str) -> str:
+    """Return value if it is a string."""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be a string")
+    return value
+
+
+def _boolean(value: Any, field: str) -> bool:
+    """Return value if it is a boolean."""
+    if not isinstance(value, bool):
+        raise Invalid(f"{field} must be a boolean")
+    return value
+
+
+def _obj(value: Any, field: str) -> dict[str, Any]:
+    """Return value if it is a JSON object."""
+    if not isinstance(value, dict):
+        raise Invalid(f"{field} must be an object")
+    return value
+
+
+def _strings(value: Any, field: str) -> list[str]:
+    """Return value if it is an array of strings."""
+    if not isinstance(value, list):
+        raise Invalid(f"{field} must be an array of strings")
+    return [_string(item, f"{field}[{i}]") for i, item in enumerate(value)]
+
+
+def _enum(value: Any, field: str, allowed: frozenset[str] | tuple[str, ...] | None) -> str:
+    """Return value if it is a string in allowed (any string when allowed is None)."""
+    text = _string(value, field)
+    if allowed is not None and text not in allowed:
+        raise Invalid(f"{field} must be one of: {', '.join(sorted(allowed))}")
+    return text
+
+
+def validate_metadata(body: dict[str, Any], rules: Rules) -> JsonObject:
+    """Validate the writable metadata fields and return them."""
+    if "metadata" not in body:
+        raise Invalid("metadata is required")
+    metadata = _obj(body["metadata"], "metadata")
+    if "name" not in metadata:
+        raise Invalid("metadata.name is required")
+    name = _string(metadata["name"], "metadata.name")
+    if not name:
+        raise Invalid("metadata.name must not be empty")
+    if rules.name_max is not None and len(name) > rules.name_max:
+        raise Invalid(f"metadata.name must be at most {rules.name_max} characters")
+    if rules.name_re.fullmatch(name) is None:
+        raise Invalid("metadata.name must be lowercase alphanumeric with hyphens, starting and ending alphanumeric")
+    out: JsonObject = {"name": name}
+    if "displayName" in metadata:
+        display = _string(metadata["displayName"], "metadata.displayName")
+        if rules.display_name_max is not None and len(display) > rules.display_name_max:
+            raise Invalid(f"metadata.displayName must be at most {rules.display_name_max} characters")
+        out["displayName"] = display
+    if "labels" in metadata:
+        labels = _obj(metadata["labels"], "metadata.labels")
+        out["labels"] = {key: _string(value, f"metadata.labels.{key}") for key, value in labels.items()}
+    return out
+
+
+def _flavor(value: Any, field: str) -> JsonObject:
+    """Validate one Flavor."""
+    flavor = _obj(value, field)
+    out: JsonObject = {}
+    if "name" in flavor:
+        out["name"] = _string(flavor["name"], f"{field}.name")
+    if "type" in flavor:
+        out["type"] = _enum(flavor["type"], f"{field}.type", FLAVOR_TYPES)
+    return out
+
+
+def _runtime(value: Any, rules: Rules) -> JsonObject:
+    """Validate the ModelRuntime."""
+    runtime = _obj(value, "spec.runtime")
+    out: JsonObject = {}
+    for key in ("endpointName", "model", "organization"):
+        if key in runtime:
+            out[key] = _string(runtime[key], f"spec.runtime.{key}")
+    if "generation" in runtime:
+        out["generation"] = _enum(runtime["generation"], "spec.runtime.generation", GENERATIONS)
+    if "type" in runtime:
+        out["type"] = _enum(runtime["type"], "spec.runtime.type", rules.runtime_types)
+    return out
+
+
+def validate_spec(body: dict[str, Any], rules: Rules) -> JsonObject:
+    """Validate the ModelSpec and return it with enabled defaulted to true."""
+    if "spec" not in body:
+        if rules.require_spec:
+            raise Invalid("spec is required")
+        return {"enabled": True}
+    spec = _obj(body["spec"], "spec")
+    out: JsonObject = {"enabled": _boolean(spec["enabled"], "spec.enabled") if "enabled" in spec else True}
+    if "flavors" in spec:
+        flavors = spec["flavors"]
+        if not isinstance(flavors, list):
+            raise Invalid("spec.flavors must be an array")
+        out["flavors"] = [_flavor(item, f"spec.flavors[{i}]") for i, item in enumerate(flavors)]
+    for key in ("integrationConnections", "policies"):
+        if key in spec:
+            out[key] = _strings(spec[key], f"spec.{key}")
+    if "runtime" in spec:
+        out["runtime"] = _runtime(spec["runtime"], rules)
+    if "sandbox" in spec:
+        out["sandbox"] = _boolean(spec["sandbox"], "spec.sandbox")
+    return out
+
+
+def validate(body: Any, rules: Rules) -> tuple[JsonObject, JsonObject]:
+    """Validate a create body and return (writable metadata, spec)."""
+    if not isinstance(body, dict):
+        raise Invalid("request body must be a JSON object (Model)")
+    return validate_metadata(body, rules), validate_spec(body, rules)
+
+
+def _event(status: str, message: str, kind: str, revision: str, when: str) -> JsonObject:
+    """Build one CoreEvent."""
+    return {"message": message, "revision": revision, "status": status, "time": when, "type": kind}
+
+
+def build_model(metadata: JsonObject, spec: JsonObject, workspace: str) -> JsonObject:
+    """Build the stored Model with server-side read-only fields."""
+    when = now_iso()
+    name = metadata["name"]
+    meta: JsonObject = {"name": name}
+    meta.update((k, metadata[k]) for k in ("displayName", "labels") if k in metadata)
+    meta.update(
+        createdAt=when,
+        updatedAt=when,
+        createdBy=ACTOR,
+        updatedBy=ACTOR,
+        plan="free",
+        url=f"https://run.blaxel.ai/{workspace}/models/{name}",
+        workspace=workspace,
+    )
+    revision = f"rev-{secrets.token_hex(4)}"
+    event = _event("DEPLOYED", "Deployment successful", "deployment", revision, when)
+    return {"metadata": meta, "spec": spec, "events": [event], "status": "DEPLOYED"}
+
+
+def mark_deleting(model: JsonObject) -> JsonObject:
+    """Return a copy of model in state DELETING with a deletion event."""
+    when = now_iso()
+    events = model["events"]
+    revision = events[-1]["revision"] if events else f"rev-{secrets.token_hex(4)}"
+    metadata = {**model["metadata"], "updatedAt": when}
+    deleting = _event("DELETING", "Deletion requested", "deletion", revision, when)
+    return {**model, "metadata": metadata, "events": [*events, deleting], "status": "DELETING"}
+
+
+def _other_name(name: str) -> str:
+    """Return a different valid name of the same length."""
+    return name[:-1] + ("0" if name[-1:] != "0" else "1")
+
+
+def create_app(options: MockOptions | None = None) -> Starlette:
+    """Build the Blaxel reference app."""
+    options = options or MockOptions()
+    check_faults(VENDOR, options.faults, FAULTS)
+    faults = options.faults
+    rules = Rules.of(faults)
+    auth = Authenticator(options, ("bearer",), "Bearer")
+    invalid_status = 422 if "create-422-on-invalid" in faults else 400
+    ok_media = "text/plain" if "create-text-plain" in faults else "application/json"
+
+    def error(status: int, message: str) -> Response:
+        """Render the Error schema."""
+        headers = {"WWW-Authenticate": 'Bearer realm="blaxel"'} if status == 401 else None
+        body = {"error": _KINDS.get(status, "error"), "code": status, "message": message}
+        return json_response(status, body, headers)
+
+    def create_error(status: int, message: str) -> Response:
+        """Render a create error, honouring the error-shape faults."""
+        if status == 400 and "create-html-error" in faults:
+            return html_response(status, message)
+        if "create-error-without-error-field" in faults:
+            return json_response(status, {"code": status, "message": message})
+        return error(status, message)
+
+    def minimal(name: str) -> JsonObject:
+        """Build a minimal valid model for seeding."""
+        return build_model({"name": name}, {"enabled": True}, options.workspace)
+
+    store = new_store(options, minimal)
+
+    def create_view(model: JsonObject) -> JsonObject:
+        """Apply the response faults of create to a copy of the stored model."""
+        view = {**model, "metadata": dict(model["metadata"]), "spec": dict(model["spec"])}
+        if "create-renames" in faults:
+            view["metadata"]["name"] = _other_name(view["metadata"]["name"])
+        if "create-name-wrong-type" in faults:
+            view["metadata"]["name"] = 42
+        if "create-timestamps-not-iso" in faults:
+            view["metadata"]["createdAt"] = "yesterday"
+        if "create-drops-runtime" in faults:
+            view["spec"].pop("runtime", None)
+        if "create-status-outside-enum" in faults:
+            view["status"] = "RUNNING"
+        if "create-events-not-array" in faults:
+            view["events"] = view["events"][0]
+        if "create-missing-metadata" in faults:
+            del view["metadata"]
+        if "create-missing-spec" in faults:
+            del view["spec"]
+        return view
+
+    async def create(request: Request) -> Response:
+        """Create a model (CreateModel)."""
+        if "create-auth-not-enforced" not in faults:
+            status, reason = auth.check(
+                request.headers.get("authorization"), "models:create", "create-any-scheme" in faults
+            )
+            if status:
+                return create_error(status, reason)
+        try:
+            metadata, spec = validate(await read_json(request), rules)
+        except (BodyError, Invalid) as exc:
+            return create_error(invalid_status, str(exc))
+        name = metadata["name"]
+        if "create-500-on-max-name" in faults and len(name) == NAME_MAX:
+            return create_error(500, "internal server error")
+        model = build_model(metadata, spec, options.workspace)
+        if "create-no-409" in faults:
+            store.put(name, model)
+        elif not store.add(name, model):
+            return create_error(409, f"model {name} already exists")
+        return json_response(200, create_view(model), media_type=ok_media)
+
+    async def delete(request: Request) -> Response:
+        """Delete a model (DeleteModel)."""
+        name: str = request.path_params["modelName"]
+        if "delete-auth-not-enforced" not in faults:
+            status, reason = auth.check(request.headers.get("authorization"), "models:delete")
+            if status:
+                return error(status, reason)
+        if "delete-does-not-delete" in faults:
+            stored = store.get(name)
+            model = mark_deleting(stored) if stored is not None else None
+        else:
+            model = store.delete(name, options.delete_delay, mark_deleting)
+        if model is None:
+            if "delete-500-on-unknown" in faults:
+                return error(500, "internal server error")
+            if "delete-200-on-unknown" not in faults:
+                return error(404, f"model {name} not found")
+            model = mark_deleting(build_model({"name": name}, {"enabled": True}, options.workspace))
+        if "delete-returns-empty" in faults:
+            return json_response(200, {})
+        if "delete-returns-other-model" in faults:
+            other = _other_name(name)
+            url = f"https://run.blaxel.ai/{options.workspace}/models/{other}"
+            model = {**model, "metadata": {**model["metadata"], "name": other, "url": url}}
+        if "delete-status-outside-enum" in faults:
+            model = {**model, "status": "GONE"}
+        return json_response(200, model)
+
+    routes = [
+        route("/v0/models", create, "POST", create_error),
+        route("/v0/models/{modelName}", delete, "DELETE", error),
+        *admin_routes(VENDOR, store, error, minimal),
+    ]
+    return build_app(VENDOR, options, store, routes, error)

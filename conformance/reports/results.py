@@ -1,0 +1,115 @@
+"""The results.json model: one entry per requirement and target, with its status and evidence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import UsageError
+
+FORMAT_NAME = "conformance-results"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class RequirementResult:
+    """The verdict on one requirement for one target."""
+
+    requirement: str
+    level: str
+    vendor: str
+    operation: str
+    target: str
+    status: str
+    rule: str
+    source: dict[str, str]
+    message: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    duration_ms: float = 0.0
+
+    @property
+    def reproduction(self) -> str:
+        """The curl command of the first evidence exchange, if any."""
+        exchanges = self.evidence.get("exchanges") or []
+        return str(exchanges[0].get("curl", "")) if exchanges else ""
+
+
+@dataclass
+class RunResults:
+    """Everything one run concluded."""
+
+    run_id: str
+    profile: str
+    seed: int
+    started: str
+    finished: str = ""
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    results: list[RequirementResult] = field(default_factory=list)
+    leaks: list[dict[str, str]] = field(default_factory=list)
+    tool_versions: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """How many results have each status."""
+        out: dict[str, int] = {}
+        for result in self.results:
+            out[result.status] = out.get(result.status, 0) + 1
+        return out
+
+    def failed(self, level: str | None = None) -> list[RequirementResult]:
+        """The failed results, optionally of one level."""
+        return [r for r in self.results if r.status == "failed" and (level is None or r.level == level)]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready results."""
+        data = asdict(self)
+        data = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **data}
+        data["summary"] = {
+            "counts": self.counts(),
+            "must_failed": len(self.failed("MUST")),
+            "should_failed": len(self.failed("SHOULD")),
+            "errors": self.counts().get("error", 0),
+            "leaks": len(self.leaks),
+        }
+        return data
+
+    def write(self, path: Path) -> None:
+        """Write results.json."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def from_dict(data: Mapping[str, Any]) -> RunResults:
+    """The inverse of ``RunResults.as_dict``."""
+    if data.get("format") != FORMAT_NAME:
+        raise UsageError("not a conformance results.json (format field missing)")
+    if int(data.get("version", 0)) > FORMAT_VERSION:
+        raise UsageError(f"results.json version {data.get('version')} is newer than this tool ({FORMAT_VERSION})")
+    known = {f for f in RequirementResult.__dataclass_fields__}
+    return RunResults(
+        run_id=str(data["run_id"]),
+        profile=str(data["profile"]),
+        seed=int(data["seed"]),
+        started=str(data["started"]),
+        finished=str(data.get("finished", "")),
+        targets=list(data.get("targets", [])),
+        results=[RequirementResult(**{k: v for k, v in r.items() if k in known}) for r in data.get("results", [])],
+        leaks=list(data.get("leaks", [])),
+        tool_versions=dict(data.get("tool_versions", {})),
+        requests=int(data.get("requests", 0)),
+    )
+
+
+def load_results(path: Path) -> RunResults:
+    """Read a results.json file (or the one inside a run directory)."""
+    if path.is_dir():
+        path = path / "results.json"
+    try:
+        return from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not a valid results.json: {exc}") from None

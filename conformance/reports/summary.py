@@ -1,0 +1,91 @@
+"""Human summaries of a run: a console table and summary.md (fits a CI step summary)."""
+
+from __future__ import annotations
+
+from conformance.reports.results import RequirementResult, RunResults
+
+ORDER = ("failed", "error", "flaky", "skipped", "passed")
+
+
+def _per_target(results: RunResults) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for result in results.results:
+        row = table.setdefault(result.target, {})
+        key = f"{result.level}:{result.status}"
+        row[key] = row.get(key, 0) + 1
+    return table
+
+
+def console_table(results: RunResults) -> str:
+    """A short fixed-width table: per target, MUST and SHOULD passed/total, failures and errors."""
+    lines = [f"{'target':<22} {'MUST':>9} {'SHOULD':>9} {'failed':>7} {'error':>6} {'skipped':>8}"]
+    for target, row in sorted(_per_target(results).items()):
+        must_total = sum(v for k, v in row.items() if k.startswith("MUST:") and not k.endswith("skipped"))
+        should_total = sum(v for k, v in row.items() if k.startswith("SHOULD:") and not k.endswith("skipped"))
+        failed = row.get("MUST:failed", 0) + row.get("SHOULD:failed", 0)
+        errors = row.get("MUST:error", 0) + row.get("SHOULD:error", 0)
+        skipped = row.get("MUST:skipped", 0) + row.get("SHOULD:skipped", 0)
+        lines.append(
+            f"{target:<22} {row.get('MUST:passed', 0):>4}/{must_total:<4} {row.get('SHOULD:passed', 0):>4}/"
+            f"{should_total:<4} {failed:>7} {errors:>6} {skipped:>8}"
+        )
+    for result in _ordered_problems(results)[:15]:
+        lines.append(
+            f"  {result.status.upper():<6} {result.level:<6} {result.target}: {result.requirement}: "
+            f"{_one_line(result.message)}"
+        )
+    if results.leaks:
+        lines.append(
+            f"  LEAK   {len(results.leaks)} resource(s) could not be cleaned up: "
+            + ", ".join(f"{leak['target']}:{leak['id']}" for leak in results.leaks[:5])
+        )
+    return "\n".join(lines)
+
+
+def _ordered_problems(results: RunResults) -> list[RequirementResult]:
+    problems = [r for r in results.results if r.status in {"failed", "error", "flaky"}]
+    return sorted(problems, key=lambda r: (r.level != "MUST", ORDER.index(r.status), r.target, r.requirement))
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary_markdown(results: RunResults, regressions: list[str] | None = None) -> str:
+    """summary.md: counts, failed MUST requirements first, each with a one-line reason and its reproduction."""
+    counts = results.counts()
+    must_failed = results.failed("MUST")
+    verdict = "FAIL" if must_failed or results.leaks else "PASS"
+    lines = [f"# Conformance run {results.run_id}: {verdict}", ""]
+    if regressions:
+        lines += ["## Regressions", ""] + [f"- {r}" for r in regressions] + [""]
+    lines.append(
+        f"profile `{results.profile}`, seed `{results.seed}`, {results.requests} HTTP exchanges; "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ORDER)
+    )
+    lines += ["", "| target | vendor | MUST passed | SHOULD passed | failed | error |", "|---|---|---|---|---|---|"]
+    for target in results.targets:
+        name = target["name"]
+        mine = [r for r in results.results if r.target == name]
+        must = [r for r in mine if r.level == "MUST" and r.status != "skipped"]
+        should = [r for r in mine if r.level == "SHOULD" and r.status != "skipped"]
+        lines.append(
+            f"| {name} | {target['vendor']} | {sum(r.status == 'passed' for r in must)}/{len(must)} | "
+            f"{sum(r.status == 'passed' for r in should)}/{len(should)} | "
+            f"{sum(r.status == 'failed' for r in mine)} | {sum(r.status == 'error' for r in mine)} |"
+        )
+    problems = _ordered_problems(results)
+    if problems:
+        lines += ["", "## Problems (MUST first)", ""]
+        for result in problems:
+            lines.append(
+                f"- **{result.status} {result.level} `{result.requirement}`** on {result.target}: "
+                f"{_one_line(result.message)}"
+            )
+            if result.reproduction:
+                lines.append(f"  - reproduce: `{result.reproduction}`")
+    if results.leaks:
+        lines += ["", "## Leaked resources", ""]
+        lines += [f"- {leak['target']}: `{leak['id']}` ({leak.get('reason', '')})" for leak in results.leaks]
+    return "\n".join(lines) + "\n"
