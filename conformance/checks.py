@@ -21,12 +21,15 @@ from conformance.strategies import (
     SCHEMA_VIOLATIONS,
     Body,
     InvalidBody,
+    at_max_length,
     body_rules,
     get_field,
     read_only_fields,
     resource_names,
     rule_breaking_bodies,
+    rule_breaking_examples,
     schema_breaking_bodies,
+    schema_breaking_examples,
     set_field,
     valid_bodies,
 )
@@ -96,18 +99,27 @@ def _create_schema(ctx: TargetContext) -> dict[str, Any]:
     return schema
 
 
-def valid_create_bodies(ctx: TargetContext) -> st.SearchStrategy[Body]:
+def valid_create_bodies(ctx: TargetContext, presence: str = "random", size: str = "any") -> st.SearchStrategy[Body]:
     """Valid create bodies whose ids carry the run prefix and a unique part."""
     rules = body_rules(ctx.vendor.requirements)
     op = ctx.operation("create")
     id_rules = [r for r in rules if r.field == op.id_field]
-    names = resource_names(ctx.name_prefix, id_rules, unique=ctx.unique_suffix)
-    return valid_bodies(ctx.schemas, _create_schema(ctx), rules, id_field=op.id_field, ids=names)
+    names = resource_names(ctx.name_prefix, id_rules, unique=ctx.unique_suffix, size=size)
+    return valid_bodies(ctx.schemas, _create_schema(ctx), rules, id_field=op.id_field, ids=names, presence=presence)
+
+
+def boundary_bodies(ctx: TargetContext) -> list[Body]:
+    """A maximal body (every optional member, every length at its maximum) and a minimal one."""
+    rules = body_rules(ctx.vendor.requirements)
+    id_field = ctx.operation("create").id_field
+    maximal = _draw_all(ctx, valid_create_bodies(ctx, presence="all", size="max"), 1, "maximal")[0]
+    minimal = _draw_all(ctx, valid_create_bodies(ctx, presence="required", size="min"), 1, "minimal-size")[0]
+    return [at_max_length(maximal, rules, skip=id_field), minimal]
 
 
 def minimal_body(ctx: TargetContext, name: str) -> Body:
-    """The smallest valid create body: only required members, first enum values."""
-    bodies = _draw_all(ctx, valid_create_bodies(ctx), 1, "minimal")
+    """The smallest valid create body: only required members."""
+    bodies = _draw_all(ctx, valid_create_bodies(ctx, presence="required"), 1, "minimal")
     op = ctx.operation("create")
     return set_field(bodies[0], op.id_field or "name", name)
 
@@ -172,7 +184,8 @@ def created_exchanges(ctx: TargetContext) -> list[tuple[Body, Exchange]]:
     """Valid creates (boundary lengths included), each answered; successes are in the ledger."""
 
     def run() -> list[tuple[Body, Exchange]]:
-        bodies = _draw_all(ctx, valid_create_bodies(ctx), ctx.profile.valid_examples, "valid-create")
+        bodies = boundary_bodies(ctx)
+        bodies += _draw_all(ctx, valid_create_bodies(ctx), ctx.profile.valid_examples, "valid-create")
         return [(b, ctx.call("create", body=b, note="valid create body")) for b in bodies]
 
     return ctx.probe("created", run)
@@ -300,6 +313,18 @@ def invalid_body_exchanges(ctx: TargetContext) -> list[Exchange]:
     return ctx.probe("invalid_body", run)
 
 
+def targeted_invalid_bodies(ctx: TargetContext, requirement: Requirement) -> list[InvalidBody]:
+    """Deterministic invalid bodies: every way to break the rule, at every location, from a maximal body."""
+    from conformance.strategies import BodyRule
+
+    body = boundary_bodies(ctx)[0]
+    body = set_field(body, ctx.operation("create").id_field or "name", ctx.name_prefix + ctx.unique_suffix())
+    if "field" in requirement.args:
+        return rule_breaking_examples(BodyRule.from_requirement(requirement), body)
+    violation = str(requirement.args.get("violation", ""))
+    return schema_breaking_examples(ctx.schemas, _create_schema(ctx), body, violation, requirement.id)
+
+
 def invalid_bodies_for(ctx: TargetContext, requirement: Requirement) -> st.SearchStrategy[InvalidBody]:
     """Invalid bodies that break exactly ``requirement``'s rule."""
     from conformance.strategies import BodyRule
@@ -335,7 +360,8 @@ def check_accepts_valid_body(ctx: TargetContext, requirement: Requirement) -> Ev
 def check_rejects_invalid_body(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Bodies that break the rule are answered with the documented client-error status."""
     expected = int(requirement.args.get("status", 400))
-    samples = _draw_all(
+    samples = targeted_invalid_bodies(ctx, requirement)
+    samples += _draw_all(
         ctx, invalid_bodies_for(ctx, requirement), ctx.profile.invalid_examples, f"invalid:{requirement.id}"
     )
     seen: list[Exchange] = []

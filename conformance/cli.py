@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,10 @@ EXIT_CODES = """exit codes:
   2    usage or configuration error: unknown vendor or fault, unreadable spec, bad port or URL, port in use
   3    target unreachable or infrastructure error (nothing failed, but something could not be judged)
   130  interrupted (SIGINT)"""
+
+
+# Modules that add a subcommand: each has ``add_parser(subparsers)`` which sets ``handler`` as a default.
+EXTRA_COMMANDS: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--vendor", required=False, help="blaxel, oxen or baseten")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080)
-    serve.add_argument("--token", default=None, help="the token it accepts (default: $CONFORMANCE_MOCK_TOKEN or a fixed one)")
+    serve.add_argument(
+        "--token", default=None, help="the token it accepts (default: $CONFORMANCE_MOCK_TOKEN or a fixed one)"
+    )
     serve.add_argument("--fault", action="append", default=[], help="inject a named fault (repeatable)")
     serve.add_argument("--delete-delay", type=float, default=0.0, help="seconds before a deleted resource disappears")
     serve.add_argument("--seed-id", action="append", default=[], help="a resource present at start (repeatable)")
@@ -78,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--profile", default="quick")
     selftest.add_argument("--seed", type=int, default=1)
     selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
+    run.set_defaults(handler=_cmd_run)
+    serve.set_defaults(handler=_cmd_mock)
+    selftest.set_defaults(handler=_cmd_selftest)
+    for module_name in EXTRA_COMMANDS:
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 
@@ -175,8 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``conformance`` command."""
     try:
         args = build_parser().parse_args(argv)
-        handler = {"run": _cmd_run, "mock": _cmd_mock, "selftest": _cmd_selftest}[args.command]
-        return int(handler(args))
+        return int(args.handler(args))
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)

@@ -231,22 +231,46 @@ class TargetContext:
 
     # cleanup ---------------------------------------------------------------
     def cleanup(self) -> list[str]:
-        """Delete every resource the run created and still owns; returns the ids that could not be removed."""
+        """Delete every resource the run created and still owns, then poll them all to one shared deadline.
+
+        Returns the ids that could not be confirmed gone (leaks).
+        """
+        pending: list[str] = []
         leaks: list[str] = []
         for resource_id, origin in list(self.ledger.live.items()):
             if origin != "created":
                 continue
             try:
                 exchange = self.call("delete", resource_id=resource_id, note="cleanup")
-                if exchange.status is not None and (exchange.status < 300 or exchange.status == 404):
-                    gone, _ = self.wait_until_gone(resource_id) if exchange.status < 300 else (True, [])
-                    if gone:
-                        self.ledger.remove(resource_id)
-                        continue
-                leaks.append(resource_id)
             except Exception:
                 leaks.append(resource_id)
-        return leaks
+                continue
+            if exchange.status == 404:
+                self.ledger.remove(resource_id)
+            elif exchange.status is not None and exchange.status < 300:
+                pending.append(resource_id)
+            else:
+                leaks.append(resource_id)
+        limit = time.monotonic() + self.target.gone_deadline
+        pause = 0.05
+        while pending:
+            still: list[str] = []
+            for resource_id in pending:
+                try:
+                    exchange = self.call("delete", resource_id=resource_id, note="cleanup: poll until gone")
+                except Exception:
+                    still.append(resource_id)
+                    continue
+                if exchange.status is not None and 400 <= exchange.status < 500:
+                    self.ledger.remove(resource_id)
+                else:
+                    still.append(resource_id)
+            pending = still
+            if not pending or time.monotonic() + pause > limit:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        return leaks + pending
 
     def close(self) -> None:
         """Release the HTTP connections."""

@@ -122,9 +122,10 @@ class Case:
 
 def _allure_labels(case: Case, status: str, evidence: Evidence) -> None:
     try:
-        import allure
+        import allure as allure_module
     except ImportError:  # pragma: no cover - allure-pytest is a dependency
         return
+    allure: Any = allure_module
     requirement = case.requirement
     allure.dynamic.label("vendor", requirement.vendor)
     allure.dynamic.label("target", case.target.name)

@@ -159,9 +159,12 @@ def constrained_strings(rules: Sequence[BodyRule], min_size: int = 0, max_size: 
 
 
 def schema_values(
-    schemas: SpecSchemas, schema: Mapping[str, Any], rules: Sequence[BodyRule], path: str = ""
+    schemas: SpecSchemas, schema: Mapping[str, Any], rules: Sequence[BodyRule], path: str = "", presence: str = "random"
 ) -> st.SearchStrategy[Any]:
-    """Values valid for ``schema`` (request side: readOnly properties are never produced)."""
+    """Values valid for ``schema`` (request side: readOnly properties are never produced).
+
+    ``presence`` says which optional members appear: ``random``, ``all`` (maximal bodies) or ``required``.
+    """
     node = _merged(schemas, schema)
     field_rules = [r for r in rules if r.field == path]
     if "enum" in node:
@@ -170,10 +173,10 @@ def schema_values(
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     if kind == "object" or "properties" in node:
-        return _objects(schemas, node, rules, path)
+        return _objects(schemas, node, rules, path, presence)
     if kind == "array":
-        items = schema_values(schemas, node.get("items", {}), rules, f"{path}[]")
-        return st.lists(items, max_size=3)
+        items = schema_values(schemas, node.get("items", {}), rules, f"{path}[]", presence)
+        return st.lists(items, min_size=1 if presence == "all" else 0, max_size=3)
     if kind == "boolean":
         return st.booleans()
     if kind == "integer":
@@ -186,7 +189,7 @@ def schema_values(
 
 
 def _objects(
-    schemas: SpecSchemas, node: Mapping[str, Any], rules: Sequence[BodyRule], path: str
+    schemas: SpecSchemas, node: Mapping[str, Any], rules: Sequence[BodyRule], path: str, presence: str
 ) -> st.SearchStrategy[Body]:
     required = set(node.get("required", []))
     members: dict[str, tuple[bool, st.SearchStrategy[Any]]] = {}
@@ -194,7 +197,7 @@ def _objects(
         if _is_read_only(schemas, sub):
             continue
         child = f"{path}.{name}" if path else name
-        members[name] = (name in required, schema_values(schemas, sub, rules, child))
+        members[name] = (name in required, schema_values(schemas, sub, rules, child, presence))
     extra = node.get("additionalProperties")
     extras: st.SearchStrategy[dict[str, Any]] = st.just({})
     if isinstance(extra, dict) and not members:
@@ -205,7 +208,8 @@ def _objects(
     def build(draw: st.DrawFn) -> Body:
         out: Body = dict(draw(extras))
         for name, (is_required, values) in members.items():
-            if is_required or draw(st.booleans()):
+            wanted = presence == "all" or (presence == "random" and draw(st.booleans()))
+            if is_required or wanted:
                 out[name] = draw(values)
         return out
 
@@ -219,16 +223,17 @@ def valid_bodies(
     *,
     id_field: str | None = None,
     ids: st.SearchStrategy[str] | None = None,
+    presence: str = "random",
 ) -> st.SearchStrategy[Body]:
     """Valid request bodies; the resource id, when given, comes from ``ids`` (run-prefixed names)."""
-    base = schema_values(schemas, schema, rules)
+    base = schema_values(schemas, schema, rules, presence=presence)
     if id_field is None or ids is None:
         return base
     return st.tuples(base, ids).map(lambda pair: set_field(pair[0], id_field, pair[1]))
 
 
 def resource_names(
-    prefix: str, rules: Sequence[BodyRule], *, unique: Callable[[], str] | None = None
+    prefix: str, rules: Sequence[BodyRule], *, unique: Callable[[], str] | None = None, size: str = "any"
 ) -> st.SearchStrategy[str]:
     """Names that obey ``rules`` and start with ``prefix``; boundary lengths are drawn often."""
     alphabet = next((r.alphabet for r in rules if r.alphabet), string.ascii_lowercase + string.digits)
@@ -240,10 +245,15 @@ def resource_names(
 
     @st.composite
     def build(draw: st.DrawFn) -> str:
-        size = draw(st.one_of(st.sampled_from(sorted({low, high})), st.integers(low, high)))
+        if size == "max":
+            length = high
+        elif size == "min":
+            length = low
+        else:
+            length = draw(st.one_of(st.sampled_from(sorted({low, high})), st.integers(low, high)))
         token = unique() if unique else ""
-        body = (prefix + token)[:size]
-        rest = size - len(body)
+        body = (prefix + token)[:length]
+        rest = length - len(body)
         if rest > 0:
             body += draw(st.text(alphabet=inner, min_size=rest, max_size=rest))
         if body and body[-1] not in edges:
@@ -396,4 +406,67 @@ def read_only_fields(schemas: SpecSchemas, schema: Mapping[str, Any], path: str 
         merged = _merged(schemas, sub)
         if merged.get("type") == "object" or "properties" in merged:
             out += read_only_fields(schemas, merged, child)
+    return out
+
+
+def at_max_length(body: Body, rules: Sequence[BodyRule], skip: str | None = None) -> Body:
+    """``body`` with every field that has a maximum length filled to exactly that length."""
+    out = body
+    for rule in rules:
+        if rule.max_length is None or rule.field == skip:
+            continue
+        current = get_field(out, rule.field)
+        fill = (rule.edge_alphabet or rule.alphabet or string.ascii_lowercase)[0]
+        base = current if isinstance(current, str) else ""
+        out = set_field(out, rule.field, (base + fill * rule.max_length)[: rule.max_length])
+    return out
+
+
+def rule_breaking_examples(rule: BodyRule, body: Body) -> list[InvalidBody]:
+    """One body per way to break ``rule`` (too long by one, uppercase, underscore, empty …)."""
+    current = get_field(body, rule.field)
+    base = current if isinstance(current, str) and current else "a"
+    return [
+        InvalidBody(set_field(body, rule.field, value), rule.requirement, label, rule.field)
+        for label, value in _breaking_values(rule, base)
+    ]
+
+
+def schema_breaking_examples(
+    schemas: SpecSchemas, schema: Mapping[str, Any], body: Body, violation: str, requirement: str
+) -> list[InvalidBody]:
+    """One body per location where ``violation`` can happen in ``body`` (every enum, required member, type)."""
+    import copy
+
+    out: list[InvalidBody] = []
+    paths = _typed_paths(schemas, schema, body)
+    if violation == "missing_required":
+        holders = [("", _merged(schemas, schema)), *[(p, s) for p, s in paths if s.get("required")]]
+        for where, node in holders:
+            parent = get_field(body, where) if where else body
+            for name in node.get("required", []):
+                if isinstance(parent, dict) and name in parent:
+                    broken = copy.deepcopy(body)
+                    target = get_field(broken, where) if where else broken
+                    del target[name]
+                    full = f"{where}.{name}" if where else name
+                    out.append(InvalidBody(broken, requirement, f"missing required {full}", full))
+    elif violation == "enum":
+        for where, node in paths:
+            if "enum" in node:
+                out.append(
+                    InvalidBody(
+                        set_field(body, where, "not-a-listed-value"), requirement, f"{where} outside enum", where
+                    )
+                )
+    else:
+        for where, node in paths:
+            kind = node.get("type")
+            if isinstance(kind, str) and kind in _OTHER_TYPES:
+                bad = _OTHER_TYPES[kind][0]
+                out.append(
+                    InvalidBody(
+                        set_field(body, where, bad), requirement, f"{where} is {type(bad).__name__}, not {kind}", where
+                    )
+                )
     return out
