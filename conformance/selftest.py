@@ -46,7 +46,13 @@ def selftest_cases(vendors: Sequence[str], faults: Sequence[str]) -> list[tuple[
 
 
 def run_selftest(
-    *, vendors: Sequence[str], faults: Sequence[str], profile: str, seed: int, report_dir: Path
+    *,
+    vendors: Sequence[str],
+    faults: Sequence[str],
+    profile: str,
+    seed: int,
+    report_dir: Path,
+    requirements: Sequence[str] = (),
 ) -> ExitCode:
     """Run every case, print the table fault -> detected? -> failed requirements, and judge."""
     outcomes: list[FaultOutcome] = []
@@ -60,6 +66,7 @@ def run_selftest(
                 seed=seed,
                 faults=[fault] if fault else [],
                 report_dir=report_dir / f"{vendor}-{label}",
+                requirements=requirements,
             )
         )
         failed = sorted(r.requirement for r in outcome.results.results if r.status in {"failed", "error"})

@@ -366,7 +366,9 @@ def schema_breaking_bodies(
                 st.sampled_from(["not-a-listed-value", "INVALID", "other"]).filter(lambda v: v not in node["enum"])
             )
             return InvalidBody(set_field(body, where, bad), requirement, f"{where}={bad!r} outside enum", where)
-        typed = [(p, s) for p, s in paths if isinstance(s.get("type"), str) and s["type"] in _OTHER_TYPES]
+        typed = [
+            (p, s) for p, s in paths if isinstance(s.get("type"), str) and s["type"] in _OTHER_TYPES and "enum" not in s
+        ]
         where, node = draw(st.sampled_from(typed))
         bad = draw(st.sampled_from(_OTHER_TYPES[node["type"]]))
         return InvalidBody(
@@ -462,7 +464,7 @@ def schema_breaking_examples(
     else:
         for where, node in paths:
             kind = node.get("type")
-            if isinstance(kind, str) and kind in _OTHER_TYPES:
+            if isinstance(kind, str) and kind in _OTHER_TYPES and "enum" not in node:
                 bad = _OTHER_TYPES[kind][0]
                 out.append(
                     InvalidBody(

@@ -1,0 +1,49 @@
+"""Fault injection: the suite catches faults with the right requirement and stays silent on faithful mocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+REPRESENTATIVE = [
+    "create-accepts-uppercase-name",
+    "create-no-409",
+    "oxen-object-not-model",
+    "baseten-tombstone-id-differs",
+]
+
+
+def test_representative_faults_are_detected(tmp_path: Path) -> None:
+    args = ["selftest", "--report-dir", str(tmp_path)]
+    for fault in REPRESENTATIVE:
+        args += ["--fault", fault]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"detected {len(REPRESENTATIVE)}/{len(REPRESENTATIVE)} faults" in result.stdout
+    assert "faithful mocks clean: 3/3" in result.stdout
+
+
+def test_a_missed_fault_fails_the_selftest(tmp_path: Path) -> None:
+    """The self-test itself can fail: judged against a requirement subset that cannot see the fault, it reports MISSED."""
+    result = run_cli(
+        "selftest",
+        "--vendor",
+        "baseten",
+        "--fault",
+        "baseten-deleted-false",
+        "--report-dir",
+        str(tmp_path),
+        "--requirement",
+        "BTN-DELETE-EXISTING-200",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "MISSED" in result.stdout
+
+
+@pytest.mark.slow
+def test_full_selftest_detects_every_fault(tmp_path: Path) -> None:
+    result = run_cli("selftest", "--report-dir", str(tmp_path), timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
