@@ -236,6 +236,23 @@ def load_vendor(name: str) -> Vendor:
         raise UsageError(f"{profile_path}: missing or malformed field {exc}") from None
 
 
+@functools.cache
+def load_client_requirements(name: str) -> tuple[Requirement, ...]:
+    """The vendor's client requirements (``client-requirements.yaml``, judged by ``sdk-gate``, not the suite)."""
+    load_vendor(name)
+    path = specs_dir() / name / "client-requirements.yaml"
+    if not path.is_file():
+        return ()
+    requirements = tuple(_requirement(name, row, path) for row in (_read_yaml(path) or {}).get("requirements", []))
+    server_ids = {r.id for r in load_vendor(name).requirements}
+    seen: set[str] = set()
+    for requirement in requirements:
+        if requirement.id in seen or requirement.id in server_ids:
+            raise UsageError(f"{path}: duplicate requirement id {requirement.id}")
+        seen.add(requirement.id)
+    return requirements
+
+
 def all_requirements(vendors: tuple[str, ...] | None = None) -> list[Requirement]:
     """Every requirement of the named vendors (default: all), in catalog order."""
     return [r for v in (vendors or vendor_names()) for r in load_vendor(v).requirements]

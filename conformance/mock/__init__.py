@@ -1,4 +1,8 @@
-"""Reference servers (faithful by default, with named faults) for the vendors under test."""
+"""Reference servers (faithful by default, with named faults) for the vendors under test.
+
+With ``MockOptions(validate=True, spec_dir=...)`` a server also judges every request against the vendor's
+published contract and records each exchange (``app.state.traffic``, and ``record_path`` as JSON lines).
+"""
 
 from __future__ import annotations
 
@@ -38,5 +42,10 @@ def faults_of(vendor: str) -> dict[str, str]:
 
 
 def create_app(vendor: str, options: MockOptions | None = None) -> Starlette:
-    """Build the reference app of vendor, raising UnknownFault on an unknown vendor or fault."""
-    return _FACTORIES[_known(vendor)](options)
+    """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor or fault, or bad specs."""
+    app = _FACTORIES[_known(vendor)](options)
+    if options is not None and options.validate:
+        from ._validating import install
+
+        install(app, vendor, options)
+    return app

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -59,6 +60,9 @@ class MockOptions:
     seed_ids: tuple[str, ...] = ()
     workspace: str = "conformance"
     strict_auth: bool = False
+    validate: bool = False
+    spec_dir: Path | None = None
+    record_path: Path | None = None
 
     def __post_init__(self) -> None:
         """Normalise collection fields so that sets and lists are accepted too."""
@@ -66,6 +70,12 @@ class MockOptions:
         object.__setattr__(self, "seed_ids", tuple(self.seed_ids))
         if not self.delete_delay >= 0:
             raise ValueError(f"delete_delay must be a non-negative number, got {self.delete_delay!r}")
+        for name in ("spec_dir", "record_path"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value))
+        if self.validate and self.spec_dir is None:
+            raise ValueError("validate=True needs spec_dir, the vendor's folder of specs (openapi.yaml, vendor.yaml …)")
 
 
 def check_faults(vendor: str, faults: Iterable[str], known: Mapping[str, str]) -> None:
@@ -320,4 +330,5 @@ def build_app(vendor: str, options: MockOptions, store: Store, routes: list[Rout
     app.state.vendor = vendor
     app.state.options = options
     app.state.store = store
+    app.state.error = error
     return app

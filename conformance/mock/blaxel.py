@@ -1,6 +1,8 @@
 """Blaxel reference server: POST /v0/models and DELETE /v0/models/{modelName}.
 
-Auth is ``Authorization: Bearer <token>``; every error is
+Auth is ``Authorization: Bearer <token>``; ``X-Blaxel-Authorization: Bearer <token>`` is also accepted
+when ``Authorization`` is absent, unless ``MockOptions.strict_auth`` (the official SDK sends it: an observed
+deviation, ``specs/blaxel/vendor.yaml`` ``auth.aliases``); every error is
 ``{"error": "<kind>", "code": <status>, "message": "<text>"}`` (seed 002's Error schema).
 Admin routes (no auth, outside the spec): ``POST /__mock__/resources`` with ``{"id": name}``
 seeds a minimal valid model (201, or 409 if it exists), ``GET /__mock__/resources`` lists
@@ -60,6 +62,9 @@ FAULTS: dict[str, str] = {
     "create-drops-runtime": "create answers a spec without the runtime that was sent",
     "create-text-plain": "create answers its 200 JSON body with content-type text/plain",
     "create-timestamps-not-iso": "create answers metadata.createdAt as 'yesterday'",
+    "create-keeps-readonly": "create keeps client-sent readOnly metadata (createdBy, workspace …) instead of its own",
+    "create-500-on-unicode": "create answers 500 when any string in the body has a non-ASCII character",
+    "create-lenient-types": "create validates almost nothing: any body with a metadata.name string is stored as sent",
     "delete-does-not-delete": "delete answers 200 but the model stays forever",
     "delete-returns-empty": "delete answers 200 with an empty object",
     "delete-returns-other-model": "delete answers the Model of a different name",
@@ -69,6 +74,7 @@ FAULTS: dict[str, str] = {
     "delete-200-on-unknown": "delete answers 200 with a fabricated Model for an unknown name",
 }
 
+ALIAS_HEADER = "x-blaxel-authorization"
 NAME_MAX = 49
 DISPLAY_NAME_MAX = 63
 ACTOR = "conformance-mock"
@@ -245,6 +251,30 @@ def validate(body: Any, rules: Rules) -> tuple[JsonObject, JsonObject]:
     return validate_metadata(body, rules), validate_spec(body, rules)
 
 
+def _has_non_ascii(value: Any) -> bool:
+    """Whether any string (key or value) inside ``value`` has a non-ASCII character."""
+    if isinstance(value, str):
+        return not value.isascii()
+    if isinstance(value, list):
+        return any(_has_non_ascii(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_non_ascii(k) or _has_non_ascii(v) for k, v in value.items())
+    return False
+
+
+def _lenient(body: Any) -> tuple[JsonObject, JsonObject] | None:
+    """What a server without type checks stores: the members as sent, if metadata.name is a usable name."""
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        return None
+    name = body["metadata"].get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    metadata: JsonObject = {k: v for k, v in body["metadata"].items() if k in ("name", "displayName", "labels")}
+    raw_spec = body.get("spec")
+    spec: JsonObject = dict(raw_spec) if isinstance(raw_spec, dict) else {}
+    return metadata, spec
+
+
 def _event(status: str, message: str, kind: str, revision: str, when: str) -> JsonObject:
     """Build one CoreEvent."""
     return {"message": message, "revision": revision, "status": status, "time": when, "type": kind}
@@ -315,6 +345,13 @@ def create_app(options: MockOptions | None = None) -> Starlette:
 
     store = new_store(options, minimal)
 
+    def credentials(request: Request) -> str | None:
+        """The Authorization header, else (unless strict) the SDK's X-Blaxel-Authorization alias."""
+        value = request.headers.get("authorization")
+        if value is None and not options.strict_auth:
+            value = request.headers.get(ALIAS_HEADER)
+        return value
+
     def create_view(model: JsonObject) -> JsonObject:
         """Apply the response faults of create to a copy of the stored model."""
         view = {**model, "metadata": dict(model["metadata"]), "spec": dict(model["spec"])}
@@ -339,19 +376,31 @@ def create_app(options: MockOptions | None = None) -> Starlette:
     async def create(request: Request) -> Response:
         """Create a model (CreateModel)."""
         if "create-auth-not-enforced" not in faults:
-            status, reason = auth.check(
-                request.headers.get("authorization"), "models:create", "create-any-scheme" in faults
-            )
+            status, reason = auth.check(credentials(request), "models:create", "create-any-scheme" in faults)
             if status:
                 return create_error(status, reason)
         try:
-            metadata, spec = validate(await read_json(request), rules)
-        except (BodyError, Invalid) as exc:
+            body = await read_json(request)
+        except BodyError as exc:
             return create_error(invalid_status, str(exc))
+        if "create-500-on-unicode" in faults and _has_non_ascii(body):
+            return create_error(500, "internal server error")
+        try:
+            metadata, spec = validate(body, rules)
+        except Invalid as exc:
+            lenient = _lenient(body) if "create-lenient-types" in faults else None
+            if lenient is None:
+                return create_error(invalid_status, str(exc))
+            metadata, spec = lenient
         name = metadata["name"]
         if "create-500-on-max-name" in faults and len(name) == NAME_MAX:
             return create_error(500, "internal server error")
         model = build_model(metadata, spec, options.workspace)
+        if "create-keeps-readonly" in faults and isinstance(body.get("metadata"), dict):
+            sent = body["metadata"]
+            for key in ("createdAt", "updatedAt", "createdBy", "updatedBy", "plan", "url", "workspace"):
+                if key in sent:
+                    model["metadata"][key] = sent[key]
         if "create-no-409" in faults:
             store.put(name, model)
         elif not store.add(name, model):
@@ -362,7 +411,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
         """Delete a model (DeleteModel)."""
         name: str = request.path_params["modelName"]
         if "delete-auth-not-enforced" not in faults:
-            status, reason = auth.check(request.headers.get("authorization"), "models:delete")
+            status, reason = auth.check(credentials(request), "models:delete")
             if status:
                 return error(status, reason)
         if "delete-does-not-delete" in faults:
