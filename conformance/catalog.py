@@ -25,11 +25,11 @@ _ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 
 
 def specs_dir() -> Path:
-    """Where the vendor folders live: ``$CONFORMANCE_SPECS_DIR`` or the checkout's ``specs/``."""
+    """Where the vendor folders live: ``$CONFORMANCE_SPECS_DIR``, else the ``specs/`` shipped in the package."""
     override = os.environ.get("CONFORMANCE_SPECS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "specs"
+    return Path(__file__).parent / "_specs"  # the checkout's specs/ (a symlink), or the copy inside a wheel
 
 
 @dataclass(frozen=True)

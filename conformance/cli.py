@@ -20,7 +20,7 @@ EXIT_CODES = """exit codes:
 
 
 # Modules that add a subcommand: each has ``add_parser(subparsers)`` which sets ``handler`` as a default.
-EXTRA_COMMANDS: tuple[str, ...] = ()
+EXTRA_COMMANDS: tuple[str, ...] = ("conformance.reports.command", "conformance.gate", "conformance.live_commands")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fault", action="append", default=[], help="inject a named fault into the embedded mock")
     run.add_argument("--delete-delay", type=float, default=0.0, help="embedded mocks finish deletes this much later")
     run.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
-    run.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds (live target)")
-    run.add_argument("--gone-deadline", type=float, default=30.0, help="seconds a deletion may take (live target)")
+    run.add_argument("--timeout", type=float, help="per-request timeout in seconds (live target; default 10)")
+    run.add_argument("--gone-deadline", type=float, help="seconds a deletion may take (live target; default 30)")
+    run.add_argument("--target", action="append", default=[], help="a named target of the configuration (repeatable)")
+    run.add_argument("--config", type=Path, help="conformance.toml, or a pyproject.toml with [tool.conformance]")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print the plan (targets, requirements, requests); send nothing"
+    )
+    run.add_argument(
+        "--budget", type=float, help="total time budget in seconds: the run ends (reports written) within it"
+    )
+    run.add_argument("--max-requests", type=int, help="request budget per target")
+    run.add_argument("--rate-limit", type=float, help="at most this many requests per second per target")
+    run.add_argument("--allow-destructive", action="store_true", help="allow creates and deletes on a live target")
+    run.add_argument("--restricted-token-env", help="variable holding a second token without create permission")
+    run.add_argument("--jobs", type=int, default=0, help="targets run in parallel (default: all live targets at once)")
+    run.add_argument("--baseline", type=Path, action="append", default=[], help="previous results.json: regressions")
+    run.add_argument("--expectations", type=Path, action="append", default=[], help="known failures (YAML or TOML)")
+    run.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="gate (default must)")
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
     serve.add_argument("--vendor", required=False, help="blaxel, oxen or baseten")
@@ -82,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
     selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
     selftest.add_argument("--fault", action="append", default=[], help="limit to these faults")
+    selftest.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
     selftest.add_argument("--profile", default="quick")
     selftest.add_argument("--seed", type=int, default=1)
     selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
@@ -94,30 +111,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> ExitCode:
-    from conformance.catalog import load_vendor
+    from conformance.config import Overrides, resolve_targets
     from conformance.reports.summary import console_table
     from conformance.runner import RunRequest, execute
-    from conformance.targets import Target, check_base_url
 
-    targets: list[Target] = []
-    if args.base_url:
-        if len(args.vendor) != 1:
-            raise UsageError("--base-url needs exactly one --vendor")
-        vendor = load_vendor(args.vendor[0])
-        token_env = args.token_env or vendor.token_env
-        targets.append(
-            Target(
-                name=args.vendor[0],
-                vendor=args.vendor[0],
-                base_url=check_base_url(args.base_url),
-                token_env=token_env,
-                disposable_ids=tuple(args.disposable_id),
-                timeout=args.timeout,
-                gone_deadline=args.gone_deadline,
-            )
-        )
-        if not os.environ.get(token_env):
-            print(f"warning: ${token_env} is not set; requests will carry no valid token", file=sys.stderr)
+    overrides = Overrides(
+        token_env=args.token_env,
+        restricted_token_env=args.restricted_token_env,
+        disposable_ids=args.disposable_id,
+        timeout=args.timeout,
+        gone_deadline=args.gone_deadline,
+        budget=args.budget,
+        max_requests=args.max_requests,
+        rate_limit=args.rate_limit,
+        allow_destructive=args.allow_destructive,
+    )
+    targets, report_root = resolve_targets(
+        names=args.target, config_path=args.config, vendors=args.vendor, base_url=args.base_url, overrides=overrides
+    )
+    if args.budget is not None and args.budget <= 0:
+        raise UsageError(f"--budget: expected a number of seconds > 0, got {args.budget:g}")
+    if args.dry_run:
+        from conformance.plan import embedded_plan_targets, plan_text
+
+        print(plan_text(targets or embedded_plan_targets(args.vendor), args.requirement, args.profile))
+        return ExitCode.CONFORMANT
+    for target in targets:
+        if not os.environ.get(target.token_env):
+            print(f"warning: ${target.token_env} is not set; requests will carry no valid token", file=sys.stderr)
     request = RunRequest(
         targets=targets,
         vendors=args.vendor,
@@ -127,11 +148,25 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         faults=args.fault,
         delete_delay=args.delete_delay,
         requirements=args.requirement,
+        baseline=args.baseline,
+        expectations=args.expectations,
+        fail_on=args.fail_on,
+        budget=args.budget,
+        jobs=args.jobs,
+        report_root=report_root or Path("reports"),
     )
     outcome = execute(request)
     results = outcome.results
-    print(f"run {results.run_id}  profile {results.profile}  seed {results.seed}  {results.requests} HTTP exchanges")
+    print(
+        f"run {results.run_id}  profile {results.profile}  seed {results.seed}  {results.requests} HTTP exchanges"
+        f"  {results.retries} retried"
+    )
     print(console_table(results))
+    for note in results.notes[:10]:
+        print(f"  NOTE   {note[:200]}")
+    if outcome.gate is not None:
+        for line in outcome.gate.notices()[:12]:
+            print(f"  {line[:200]}")
     print(f"reports: {outcome.report_dir}  exit {int(outcome.exit_code)}")
     return outcome.exit_code
 
@@ -179,7 +214,12 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
     from conformance.selftest import run_selftest
 
     return run_selftest(
-        vendors=args.vendor, faults=args.fault, profile=args.profile, seed=args.seed, report_dir=args.report_dir
+        vendors=args.vendor,
+        faults=args.fault,
+        profile=args.profile,
+        seed=args.seed,
+        report_dir=args.report_dir,
+        requirements=args.requirement,
     )
 
 

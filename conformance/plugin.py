@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
+import conformance.fuzz  # noqa: F401 - registers the fuzzing and state-machine checks
 from conformance.catalog import Requirement, load_vendor
 from conformance.checks import run_check
 from conformance.context import TargetContext
 from conformance.exchanges import Redactor
 from conformance.profiles import get_profile
+from conformance.reports.allure import write_allure_extras
 from conformance.reports.results import RequirementResult, RunResults
 from conformance.reports.summary import summary_markdown
 from conformance.targets import Target, check_base_url
@@ -98,17 +100,22 @@ class Case:
     requirement: Requirement
     session: ConformanceSession
 
+    def __repr__(self) -> str:
+        """``target::requirement`` (what reports show as the test's parameter; no configuration in it)."""
+        return f"{self.target.name}::{self.requirement.id}"
+
     def judge(self) -> None:
         """Run the requirement's check, record the result, and end the test accordingly."""
         ctx = self.session.context(self.target)
         started = time.perf_counter()
         status, message, evidence = "passed", "", Evidence()
         try:
+            ctx.ensure_can_continue()
             evidence = run_check(ctx, self.requirement)
         except Verdict as verdict:
             status, message = verdict.status, verdict.message
             evidence = Evidence(examined=len(verdict.exchanges), exchanges=verdict.exchanges)
-        except Exception as exc:
+        except (Exception, BaseExceptionGroup) as exc:  # a crashed check is an error result, not a lost run
             status, message = "error", f"{type(exc).__name__}: {exc}"
         duration = (time.perf_counter() - started) * 1000
         message = ctx.redactor.text(message)
@@ -131,6 +138,9 @@ def _allure_labels(case: Case, status: str, evidence: Evidence) -> None:
     allure.dynamic.label("target", case.target.name)
     allure.dynamic.label("operation", requirement.operation)
     allure.dynamic.label("requirement", requirement.id)
+    allure.dynamic.parent_suite(requirement.vendor)
+    allure.dynamic.suite(case.target.name)
+    allure.dynamic.sub_suite(requirement.operation)
     allure.dynamic.severity(
         allure.severity_level.CRITICAL if requirement.level == "MUST" else allure.severity_level.MINOR
     )
@@ -215,8 +225,13 @@ class ConformanceSession:
         """Clean up every target, then write results.json and summary.md."""
         for name, ctx in self._contexts.items():
             for leak in ctx.cleanup():
-                self.results.leaks.append({"target": name, "id": leak, "reason": "cleanup did not confirm deletion"})
+                reason = ctx.leak_reasons.get(leak) or "cleanup did not confirm deletion"
+                self.results.leaks.append({"target": name, "id": leak, "reason": ctx.redactor.text(reason)})
             self.results.requests += ctx.client.request_count
+            self.results.retries += ctx.client.retry_count
+            for entry in self.results.targets:
+                if entry.get("name") == name:
+                    entry.update(ctx.stats())
             ctx.close()
         self.results.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if self.run.report_dir is not None:
@@ -278,6 +293,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(_SESSION_KEY, None)
     if state is not None:
         state.finish()
+        allure_dir = session.config.getoption("allure_report_dir", None)
+        if allure_dir:
+            write_allure_extras(Path(allure_dir), state.results, state.redactor.text)
 
 
 def conformance_session(config: pytest.Config) -> ConformanceSession | None:

@@ -9,23 +9,22 @@ import json
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import httpx
-
-from conformance import mock
+from conformance import gating, interrupts, live, mock, parallel
 from conformance.catalog import load_vendor, vendor_names
 from conformance.errors import ExitCode, InfrastructureError, UsageError
 from conformance.profiles import get_profile
 from conformance.reports.results import RunResults, load_results
 from conformance.servers import BackgroundServer
-from conformance.targets import Target
+from conformance.targets import Target, with_deadline, with_slots
 
 EMBEDDED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_TOKEN"
 EMBEDDED_RESTRICTED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN"
-SEEDED_IDS_PER_VENDOR = 12
+SEEDED_IDS_PER_VENDOR = 100
 
 
 @dataclass
@@ -42,6 +41,11 @@ class RunRequest:
     faults: Sequence[str] = ()
     delete_delay: float = 0.0
     requirements: Sequence[str] = ()
+    baseline: Sequence[Path] = ()
+    expectations: Sequence[Path] = ()
+    fail_on: str = "must"
+    budget: float | None = None
+    jobs: int = 0
 
 
 @dataclass
@@ -51,6 +55,7 @@ class RunOutcome:
     results: RunResults
     report_dir: Path
     exit_code: ExitCode
+    gate: gating.Gate | None = None
 
 
 def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str, list[str]]:
@@ -115,12 +120,9 @@ def embedded_targets(
 
 def preflight(target: Target) -> None:
     """Fail fast, with exit code 3, when a target cannot be reached at all."""
-    try:
-        httpx.request("HEAD", target.base_url, timeout=min(target.timeout, 5.0), verify=target.verify)
-    except httpx.HTTPError as exc:
-        raise InfrastructureError(
-            f"target {target.name} unreachable at {target.base_url}: {type(exc).__name__}"
-        ) from None
+    reason = live.preflight(target)
+    if reason is not None:
+        raise InfrastructureError(f"target {target.name}: {reason}")
 
 
 def _plugin_args() -> list[str]:
@@ -161,7 +163,7 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
             "-p",
             "no:cacheprovider",
             "-q",
-            "--tb=line",
+            "--tb=short",
             "--conformance-config",
             str(config_path),
             "--junitxml",
@@ -181,13 +183,16 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
     return load_results(results_path)
 
 
-def judge(results: RunResults) -> ExitCode:
-    """The run's exit code: 1 on a failed MUST or a leak, 3 on errors only, else 0."""
-    if results.failed("MUST") or results.leaks:
-        return ExitCode.FAILURES
-    if results.counts().get("error", 0):
-        return ExitCode.INFRASTRUCTURE
-    return ExitCode.CONFORMANT
+def judge(results: RunResults, inputs: gating.GateInputs | None = None) -> ExitCode:
+    """The run's exit code under the gate (default ``--fail-on must``): 1 on a blocking failure, 3 on errors only."""
+    return gating.evaluate([results], inputs).exit_code
+
+
+def note_faults(results: RunResults, assigned: Mapping[str, Sequence[str]], report_dir: Path) -> None:
+    """Record in results.json the faults each embedded target carried (reports show them beside the target)."""
+    for target in results.targets:
+        target["faults"] = list(assigned.get(str(target.get("vendor")), []))
+    results.write(report_dir / "results.json")
 
 
 def new_run_id() -> str:
@@ -201,20 +206,102 @@ def execute(request: RunRequest) -> RunOutcome:
     run_id = request.run_id or new_run_id()
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     report_dir = request.report_dir or request.report_root / run_id
+    inputs = gating.load_inputs(fail_on=request.fail_on, baseline=request.baseline, expectations=request.expectations)
     if request.targets:
         if request.faults:
             raise UsageError("--fault applies to the embedded mocks only, not to a live target")
         for target in request.targets:
             load_vendor(target.vendor)
-            preflight(target)
-        results = run_suite(request.targets, request, run_id, seed, report_dir)
+        with interrupts.signal_guard():
+            results = run_targets(request.targets, request, run_id, seed, report_dir)
     else:
         vendors = list(request.vendors) or list(vendor_names())
+        if not vendors:
+            raise UsageError("no vendor specs found (looked in the package's specs; set CONFORMANCE_SPECS_DIR)")
         for name in vendors:
             load_vendor(name)
-        with embedded_targets(vendors, run_id, faults=request.faults, delete_delay=request.delete_delay) as targets:
-            results = run_suite(targets, request, run_id, seed, report_dir)
-    return RunOutcome(results=results, report_dir=report_dir, exit_code=judge(results))
+        with (
+            interrupts.signal_guard(),
+            embedded_targets(vendors, run_id, faults=request.faults, delete_delay=request.delete_delay) as targets,
+        ):
+            results = run_targets(targets, request, run_id, seed, report_dir)
+        if request.faults:
+            note_faults(results, faults_by_vendor(request.faults, vendors), report_dir)
+    gate = gating.finish_run(results, report_dir, inputs)
+    code = ExitCode.INTERRUPTED if interrupts.interrupted() else gate.exit_code
+    not_run = [str(t["not_run"]) for t in results.targets if t.get("not_run")]
+    if not_run and len(not_run) == len(results.targets) and code != ExitCode.INTERRUPTED:
+        raise InfrastructureError(f"{'; '.join(not_run)} (reports: {report_dir})")
+    return RunOutcome(results=results, report_dir=report_dir, exit_code=code, gate=gate)
+
+
+def run_targets(targets: Sequence[Target], request: RunRequest, run_id: str, seed: int, report_dir: Path) -> RunResults:
+    """Preflight, sweep, run the sessions (in parallel when several targets), and write complete results.json.
+
+    Always writes results.json: a target that cannot be reached, a stop request, an exhausted time budget or a
+    broken session leave ``error`` results naming the reason for every requirement not judged.
+    """
+    interrupts.reset()
+    started = time.time()
+    budgeted = [replace(t, budget=request.budget) if request.budget else t for t in targets]
+    timed = [with_deadline(t, started) for t in with_slots(budgeted)]
+    reasons: dict[str, str] = {}
+    notes: list[str] = []
+    for target in timed:
+        if not target.owned:
+            problem = live.preflight(target)
+            if problem is not None:
+                reasons[target.name] = f"target {target.name} {problem}"
+                notes.append(reasons[target.name])
+    swept: dict[str, list[dict[str, str]]] = {}
+    sweep_root = request.report_root if request.report_dir is None else report_dir.parent
+    for target in timed:
+        if target.name not in reasons:
+            swept[target.name] = live.sweep(target, sweep_root, run_id, request.profile)
+    runnable = [t for t in timed if t.name not in reasons]
+    results: RunResults | None = None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        parallel_wanted = request.jobs > 1 or (request.jobs == 0 and not all(t.owned for t in runnable))
+        if len(runnable) > 1 and parallel_wanted and not interrupts.STOP.is_set():
+            payload = {"run_id": run_id, "seed": seed, "profile": request.profile, "requirements": request.requirements}
+            deadlines = [t.deadline for t in runnable if t.deadline is not None]
+            jobs = request.jobs or len(runnable)
+            folders = parallel.run_sessions(
+                runnable, payload, report_dir, jobs=jobs, deadline=max(deadlines) if deadlines else None
+            )
+            results = parallel.merge_folders(folders, report_dir, run_id, request.profile, seed)
+        elif runnable and not interrupts.STOP.is_set():
+            results = run_suite(runnable, request, run_id, seed, report_dir)
+    except InfrastructureError as exc:
+        notes.append(str(exc))
+        for target in runnable:
+            reasons.setdefault(target.name, str(exc))
+    if results is None:
+        results = live.empty_results(run_id, request.profile, seed, timed)
+    stop = interrupts.stop_reason()
+    for target in timed:
+        if stop:
+            reasons.setdefault(target.name, stop)
+    for entry in results.targets:
+        entry["swept"] = swept.get(str(entry.get("name")), [])
+        if str(entry.get("name")) in reasons and not stop:
+            entry["not_run"] = reasons[str(entry.get("name"))]
+    notes += live.budget_notes(results)
+    if stop:
+        notes.append(f"run {stop}: cleanup ran, the checks left were not judged")
+    for target_name, outcomes in swept.items():
+        kept = [o for o in outcomes if o["outcome"] != "deleted"]
+        if outcomes:
+            notes.append(f"swept {len(outcomes) - len(kept)} leftover(s) of earlier runs on {target_name}")
+        results.leaks += [
+            {"target": target_name, "id": o["id"], "reason": f"leftover of run {o['run']}: {o['outcome']}"}
+            for o in kept
+        ]
+    live.complete(results, timed, request.requirements, reasons)
+    results.notes += [n for n in notes if n not in results.notes]
+    results.write(report_dir / "results.json")
+    return results
 
 
 def environment_token(targets: Sequence[Target], env: Mapping[str, str]) -> list[str]:

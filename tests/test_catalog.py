@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import conformance.fuzz  # noqa: F401 - registers the fuzzing checks
+import conformance.fuzz
 from conformance import mock
 from conformance.catalog import load_vendor, vendor_names
 from conformance.checks import AUTH_PROBES, CHECKS
@@ -110,3 +110,16 @@ def test_every_check_is_shown_to_fail_by_some_fault() -> None:
         for requirements in profile.faults.values():
             blamed |= {profile.requirement(r).check for r in requirements}
     assert set(CHECKS) - blamed == set()
+
+
+def test_specs_ship_inside_the_package() -> None:
+    """A non-editable install finds the vendor data: specs/ is packaged as conformance/_specs."""
+    import tomllib
+
+    import conformance.catalog
+
+    packaged = Path(conformance.catalog.__file__).parent / "_specs"
+    assert {"blaxel", "oxen", "baseten"} <= {p.name for p in packaged.iterdir() if (p / "vendor.yaml").is_file()}
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "_specs/*/*.yaml" in data["tool"]["setuptools"]["package-data"]["conformance"]

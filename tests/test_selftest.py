@@ -27,7 +27,7 @@ def test_representative_faults_are_detected(tmp_path: Path) -> None:
 
 
 def test_a_missed_fault_fails_the_selftest(tmp_path: Path) -> None:
-    """The self-test itself can fail: judged against a requirement subset that cannot see the fault, it reports MISSED."""
+    """The self-test can fail: judged on a requirement that cannot see the fault, it reports MISSED."""
     result = run_cli(
         "selftest",
         "--vendor",

@@ -39,7 +39,7 @@ def _setup(vendor: str) -> tuple[SpecSchemas, dict[str, Any], tuple[BodyRule, ..
 
 
 def _names(vendor: str) -> st.SearchStrategy[str]:
-    schemas, schema, rules, id_field = _setup(vendor)
+    _schemas, _schema, rules, id_field = _setup(vendor)
     return resource_names("cf-test-", [r for r in rules if r.field == id_field])
 
 
@@ -79,7 +79,7 @@ def test_every_enum_value_is_reachable(vendor: str) -> None:
     holders = _enum_holders(schemas, schema)
     seen: dict[str, set[Any]] = {where: set() for where, _ in holders}
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(_valid(vendor, "all"))
     def collect(body: dict[str, Any]) -> None:
         for where in seen:
@@ -140,7 +140,7 @@ def test_charset_breakers_cover_the_reported_cases() -> None:
 @pytest.mark.parametrize("vendor", CREATORS)
 @pytest.mark.parametrize("violation", SCHEMA_VIOLATIONS)
 def test_schema_breaking_bodies_break_the_schema_in_that_way(vendor: str, violation: str) -> None:
-    schemas, schema, rules, _ = _setup(vendor)
+    schemas, schema, _rules, _ = _setup(vendor)
     keyword = {"wrong_type": "type", "enum": "enum", "missing_required": "required"}[violation]
 
     @FAST

@@ -51,6 +51,8 @@ class RunResults:
     leaks: list[dict[str, str]] = field(default_factory=list)
     tool_versions: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+    retries: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many results have each status."""
@@ -100,6 +102,8 @@ def from_dict(data: Mapping[str, Any]) -> RunResults:
         leaks=list(data.get("leaks", [])),
         tool_versions=dict(data.get("tool_versions", {})),
         requests=int(data.get("requests", 0)),
+        retries=int(data.get("retries", 0)),
+        notes=[str(n) for n in data.get("notes", [])],
     )
 
 

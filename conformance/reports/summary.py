@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from conformance.reports.results import RequirementResult, RunResults
+
+if TYPE_CHECKING:
+    from conformance.gating import Gate
 
 ORDER = ("failed", "error", "flaky", "skipped", "passed")
 
@@ -52,18 +57,74 @@ def _one_line(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summary_markdown(results: RunResults, regressions: list[str] | None = None) -> str:
-    """summary.md: counts, failed MUST requirements first, each with a one-line reason and its reproduction."""
+def gate_markdown(gate: Gate, results: list[RunResults], title: str) -> list[str]:
+    """The lead of a summary: a title naming the verdict and regressions, each with its reproduction, then the gate."""
+    regressions = gate.changed("new-failure")
+    since = f"run `{gate.baseline_run_id}`"
+    if len(regressions) == 1:
+        headline = f"{title}: {gate.verdict} — regression: {regressions[0].requirement} on {regressions[0].target}"
+    elif regressions:
+        headline = f"{title}: {gate.verdict} — {len(regressions)} regressions since run {gate.baseline_run_id}"
+    else:
+        headline = f"{title}: {gate.verdict}"
+    lines = [f"# {headline}", ""]
+    by_key = {(r.target, r.requirement, run.run_id): r for run in results for r in run.results}
+    if regressions:
+        lines += [f"## Regressions since {since}", ""]
+        for comparison in regressions:
+            result = by_key[(comparison.target, comparison.requirement, comparison.run_id)]
+            was = comparison.before or "not in baseline"
+            where = f"{result.target} in run {comparison.run_id}" if len(results) > 1 else result.target
+            lines.append(
+                f"- **new failure {result.level} `{result.requirement}`** on {where} (was {was}): "
+                f"{_one_line(result.message)}"
+            )
+            if result.reproduction:
+                lines.append(f"  - reproduce: `{result.reproduction}`")
+        lines.append("")
+    fixed = gate.changed("fixed")
+    if fixed:
+        lines += [f"## Fixed since {since}", ""]
+        lines += [f"- {c.level} `{c.requirement}` on {c.target}" for c in fixed] + [""]
+    if gate.baseline_run_id is not None and not regressions:
+        still = len(gate.changed("still-failing"))
+        lines += [f"No regression since {since} ({len(fixed)} fixed, {still} still failing).", ""]
+    lines.append(f"Gate `--fail-on {gate.fail_on}`: **{gate.verdict}** (exit {int(gate.exit_code)})")
+    lines += [f"- {_one_line(reason)}" for reason in gate.blocking[:20]]
+    if len(gate.blocking) > 20:
+        lines.append(f"- … and {len(gate.blocking) - 20} more")
+    if gate.outcomes:
+        lines += ["", "## Expectations (known failures)", ""]
+        lines += [
+            "| requirement | target | expected | actual | outcome | reason | expires |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for o in gate.outcomes:
+            e = o.expectation
+            lines.append(
+                f"| `{e.requirement}` | {o.target} | {'/'.join(e.expected)} | {o.actual or '-'} | {o.outcome} | "
+                f"{_one_line(e.reason, 100)} | {e.expires or '-'} |"
+            )
+    return [*lines, ""]
+
+
+def summary_markdown(results: RunResults, regressions: list[str] | None = None, gate: Gate | None = None) -> str:
+    """summary.md: regressions first (with a gate), then counts and failed MUST requirements with reproductions."""
     counts = results.counts()
     must_failed = results.failed("MUST")
-    verdict = "FAIL" if must_failed or results.leaks else "PASS"
-    lines = [f"# Conformance run {results.run_id}: {verdict}", ""]
+    if gate is not None:
+        lines = gate_markdown(gate, [results], f"Conformance run {results.run_id}")
+    else:
+        verdict = "FAIL" if must_failed or results.leaks else "PASS"
+        lines = [f"# Conformance run {results.run_id}: {verdict}", ""]
     if regressions:
         lines += ["## Regressions", ""] + [f"- {r}" for r in regressions] + [""]
     lines.append(
-        f"profile `{results.profile}`, seed `{results.seed}`, {results.requests} HTTP exchanges; "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ORDER)
+        f"profile `{results.profile}`, seed `{results.seed}`, {results.requests} HTTP exchanges "
+        f"({results.retries} retried after 429/502/503/504); " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ORDER)
     )
+    if results.notes:
+        lines += ["", *[f"> **note:** {_one_line(note, 300)}" for note in results.notes]]
     lines += ["", "| target | vendor | MUST passed | SHOULD passed | failed | error |", "|---|---|---|---|---|---|"]
     for target in results.targets:
         name = target["name"]
@@ -79,8 +140,11 @@ def summary_markdown(results: RunResults, regressions: list[str] | None = None) 
     if problems:
         lines += ["", "## Problems (MUST first)", ""]
         for result in problems:
+            known = gate.outcome_of(result.target, result.requirement, results.run_id) if gate else None
+            excused = known is not None and known.outcome == "expected"
+            excuse = f" (known failure: {_one_line(known.expectation.reason, 100)})" if known and excused else ""
             lines.append(
-                f"- **{result.status} {result.level} `{result.requirement}`** on {result.target}: "
+                f"- **{result.status} {result.level} `{result.requirement}`** on {result.target}{excuse}: "
                 f"{_one_line(result.message)}"
             )
             if result.reproduction:
