@@ -23,7 +23,7 @@ from conformance.catalog import Requirement
 from conformance.checks import minimal_body, register
 from conformance.context import TargetContext
 from conformance.exchanges import Exchange
-from conformance.strategies import set_field
+from conformance.strategies import get_field, set_field
 from conformance.verdicts import CheckErrored, CheckFailed, CheckFlaky, CheckSkipped, Evidence
 
 SCHEMATHESIS_CHECKS = (
@@ -138,7 +138,7 @@ def _fuzz(ctx: TargetContext, role: str, mode: str) -> FuzzReport:
             case.path_parameters[op_row.id_param] = pick_path_id(real)
         body = case.body if not _not_set(case.body) else None
         if isinstance(body, dict) and op_row.method == "POST" and op_row.id_field:
-            current = _get(body, op_row.id_field)
+            current = get_field(body, op_row.id_field)
             if isinstance(current, str):
                 body = set_field(body, op_row.id_field, ctx.name_prefix + ctx.unique_suffix())
                 case.body = body
@@ -199,15 +199,6 @@ def _fuzz(ctx: TargetContext, role: str, mode: str) -> FuzzReport:
 
 def _not_set(value: Any) -> bool:
     return type(value).__name__ == "NotSet"
-
-
-def _get(body: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = body
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 @register("fuzz")

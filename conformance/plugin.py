@@ -42,6 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-profile", default="quick", help="quick or nightly")
     group.addoption("--conformance-seed", type=int, default=None, help="seed for reproducible generation")
     group.addoption("--conformance-report-dir", default=None, help="where results.json and summary.md go")
+    group.addoption(
+        "--conformance-allow-destructive",
+        action="store_true",
+        help="allow creates and deletes of existing resources on the target (off by default)",
+    )
 
 
 @dataclass
@@ -86,6 +91,7 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
                 base_url=check_base_url(config.getoption("--conformance-base-url") or profile.default_base_url),
                 token_env=config.getoption("--conformance-token-env") or profile.token_env,
                 disposable_ids=tuple(config.getoption("--conformance-disposable-id")),
+                allow_destructive=bool(config.getoption("--conformance-allow-destructive")),
             )
         ],
         report_dir=Path(report) if report else None,

@@ -1,0 +1,107 @@
+"""A user's own repository runs the suite with plain pytest through the ``pytest11`` entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import ROOT, free_port
+
+TOKEN = "plugin-route-token-123"
+
+
+@pytest.fixture
+def baseten_mock() -> Iterator[str]:
+    port = free_port()
+    seeds = [arg for i in range(30) for arg in ("--seed-id", f"plug-{i}")]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "mock",
+            "--vendor",
+            "baseten",
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            *seeds,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(url + "/__mock__/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "mock did not start"
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _pytest(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
+    report = tmp_path / "report"
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--pyargs",
+        "conformance.suite",
+        "--conformance-vendor",
+        "baseten",
+        "--conformance-base-url",
+        url,
+        "--conformance-token-env",
+        "PLUGIN_TOKEN",
+        "--conformance-report-dir",
+        str(report),
+        *extra,
+    ]
+    args += [a for i in range(30) for a in ("--conformance-disposable-id", f"plug-{i}")]
+    result = subprocess.run(
+        args,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "PLUGIN_TOKEN": TOKEN},
+        check=False,
+    )
+    return result, json.loads((report / "results.json").read_text())
+
+
+def test_plain_pytest_runs_the_catalog_against_a_target(tmp_path: Path, baseten_mock: str) -> None:
+    result, data = _pytest(tmp_path, baseten_mock, "--conformance-allow-destructive")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    statuses = {r["requirement"]: r["status"] for r in data["results"]}  # type: ignore[index, union-attr]
+    assert statuses["BTN-DELETE-TOMBSTONE-ID"] == "passed"
+    assert set(statuses.values()) <= {"passed", "skipped"}
+
+
+def test_plain_pytest_is_not_destructive_unless_asked(tmp_path: Path, baseten_mock: str) -> None:
+    _, data = _pytest(tmp_path, baseten_mock)
+    statuses = {r["requirement"]: r["status"] for r in data["results"]}  # type: ignore[index, union-attr]
+    assert statuses["BTN-DELETE-EXISTING-200"] == "skipped"
+    assert statuses["BTN-DELETE-UNKNOWN-404"] == "passed"
+    left = httpx.get(baseten_mock + "/__mock__/resources").json()["ids"]
+    assert len(left) == 30, "nothing may be deleted without --conformance-allow-destructive"
