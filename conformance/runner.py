@@ -110,6 +110,7 @@ def embedded_targets(
                     owned=True,
                     disposable_ids=seeded,
                     gone_deadline=max(5.0, delete_delay * 3 + 2),
+                    max_live_resources=100_000,  # the embedded mock is ours: no cap, so faults surface as failures
                 )
             )
         yield targets

@@ -21,12 +21,13 @@ class FaultOutcome:
     expected: tuple[str, ...]
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """Faithful: nothing failed. Fault: every expected requirement failed."""
+        """Faithful: nothing failed or errored. Fault: every expected requirement failed (an error is no verdict)."""
         if not self.fault:
-            return not self.failed
+            return not self.failed and not self.errors
         return all(r in self.failed for r in self.expected)
 
 
@@ -69,11 +70,14 @@ def run_selftest(
                 requirements=requirements,
             )
         )
-        failed = sorted(r.requirement for r in outcome.results.results if r.status in {"failed", "error"})
-        outcomes.append(FaultOutcome(vendor, fault, expected, failed, time.perf_counter() - started))
+        failed = sorted(r.requirement for r in outcome.results.results if r.status == "failed")
+        errors = sorted(r.requirement for r in outcome.results.results if r.status == "error")
+        outcomes.append(FaultOutcome(vendor, fault, expected, failed, time.perf_counter() - started, errors))
         result = outcomes[-1]
         verdict = "ok" if result.ok else "MISSED" if fault else "FALSE POSITIVE"
         blamed = ", ".join(failed) or "-"
+        if errors:
+            blamed += f"  (not judged: {', '.join(errors)})"
         print(f"{vendor:<8} {label:<34} {verdict:<14} {result.seconds:5.1f}s  {blamed}", flush=True)
     faults_total = [o for o in outcomes if o.fault]
     detected = [o for o in faults_total if o.ok]
