@@ -390,6 +390,10 @@ class TargetContext:
             return False
         return gone
 
+    def disposable_left(self) -> int:
+        """How many declared disposable ids are still unused."""
+        return len(self._disposable)
+
     def take_disposable(self) -> str:
         """A disposable id given by the configuration, or skip when none is left."""
         self._refuse_destructive("a disposable resource to DELETE")

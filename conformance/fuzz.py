@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis.errors import Flaky, FlakyStrategyDefinition
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule, run_state_machine_as_test
 
 from conformance.catalog import Requirement
@@ -237,6 +238,7 @@ def check_lifecycle_state_machine(ctx: TargetContext, requirement: Requirement) 
 
     def create_or_take() -> str:
         if not can_create:
+            assume(ctx.disposable_left() > 0)  # the pool is spent: end this walk, not the check
             return ctx.take_disposable()
         name = ctx.name_prefix + ctx.unique_suffix()
         body = minimal_body(ctx, name)
@@ -285,8 +287,17 @@ def check_lifecycle_state_machine(ctx: TargetContext, requirement: Requirement) 
                 expect(exchange, {200}, f"re-create of deleted {name}")
                 ctx.ledger.add(name)
 
+    try:
+        _walk(Lifecycle, ctx)
+    except (Flaky, FlakyStrategyDefinition) as exc:
+        raise CheckErrored(f"the lifecycle walk could not be replayed consistently: {exc}", seen[-1:]) from None
+    return Evidence(examined=len(seen), exchanges=seen[:1], notes=[f"{len(seen)} lifecycle steps"])
+
+
+def _walk(machine: type[RuleBasedStateMachine], ctx: TargetContext) -> None:
+    """Run the lifecycle machine without shrinking (a server's state cannot be rewound)."""
     run_state_machine_as_test(
-        Lifecycle,
+        machine,
         settings=settings(
             max_examples=ctx.profile.stateful_runs,
             stateful_step_count=ctx.profile.stateful_steps,
@@ -297,4 +308,3 @@ def check_lifecycle_state_machine(ctx: TargetContext, requirement: Requirement) 
             print_blob=False,
         ),
     )
-    return Evidence(examined=len(seen), exchanges=seen[:1], notes=[f"{len(seen)} lifecycle steps"])

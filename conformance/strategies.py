@@ -252,6 +252,7 @@ def resource_names(
         else:
             length = draw(st.one_of(st.sampled_from(sorted({low, high})), st.integers(low, high)))
         token = unique() if unique else ""
+        length = min(high, max(length, len(prefix) + len(token)))  # never cut the unique part: no collisions
         body = (prefix + token)[:length]
         rest = length - len(body)
         if rest > 0:

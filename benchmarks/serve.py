@@ -1,0 +1,76 @@
+"""Serve one app for a load run: a vendor's reference mock (faithful or validating) or the fixed-answer ceiling.
+
+Run as ``python -m benchmarks.serve --app mock --vendor blaxel --port 18000 [--validate] [--seed-count N]``;
+it serves on 127.0.0.1 with uvicorn (httptools parser, uvloop loop, no access log) in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+FIXED_BODY = b'{"status":"ok"}'
+SEED_PREFIX = "bench-d"
+
+
+def seed_ids(threads: int, count: int, prefix: str = SEED_PREFIX) -> list[str]:
+    """The ids the delete script asks for: ``<prefix><thread>-<n>`` for n in 1..count, per wrk thread."""
+    return [f"{prefix}{thread}-{n}" for thread in range(threads) for n in range(1, count + 1)]
+
+
+def ceiling_app() -> Starlette:
+    """A minimal Starlette app answering every request with the same small JSON body (the Python ceiling)."""
+
+    async def fixed(request: Request) -> Response:
+        return Response(FIXED_BODY, media_type="application/json")
+
+    return Starlette(routes=[Route("/{path:path}", fixed, methods=["GET", "POST", "DELETE"])])
+
+
+def mock_app(vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any:
+    """The vendor's reference mock, optionally in validating mode, holding ``ids`` at start."""
+    from conformance import mock
+    from conformance.catalog import specs_dir
+
+    options = mock.MockOptions(
+        token=token, seed_ids=tuple(ids), validate=validate, spec_dir=specs_dir() / vendor if validate else None
+    )
+    return mock.create_app(vendor, options)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the arguments and serve until killed."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
+    parser.add_argument("--app", choices=("mock", "ceiling"), required=True)
+    parser.add_argument("--vendor", default="")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", default="bench-token")
+    parser.add_argument("--validate", action="store_true")
+    parser.add_argument("--seed-count", type=int, default=0, help="seeded ids per wrk thread")
+    parser.add_argument("--seed-threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.app == "ceiling":
+        app: Any = ceiling_app()
+    else:
+        app = mock_app(args.vendor, args.token, args.validate, seed_ids(args.seed_threads, args.seed_count))
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        http="httptools",
+        loop="uvloop",
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+if __name__ == "__main__":
+    main()
