@@ -16,7 +16,7 @@ from typing import Any
 
 from conformance.catalog import load_vendor, vendor_names
 from conformance.errors import UsageError
-from conformance.exchanges import SECRET_HEADERS
+from conformance.exchanges import is_secret_header
 from conformance.targets import DEFAULT_MAX_LIVE_RESOURCES, Target, check_base_url
 
 CONFIG_NAME = "conformance.toml"
@@ -41,7 +41,6 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PREFIX = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SECRET_KEYS = frozenset({"token", "api_key", "apikey", "password", "secret", "authorization", "bearer"})
-SECRET_HEADER_WORDS = ("auth", "token", "secret", "api-key", "apikey", "cookie", "password")
 TOP_LEVEL_KEYS = frozenset({"defaults", "targets", "report_root"})
 
 
@@ -118,7 +117,7 @@ def _headers(where: _Where, value: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, text in value.items():
         lowered = str(name).lower()
-        if lowered in SECRET_HEADERS or any(word in lowered for word in SECRET_HEADER_WORDS):
+        if is_secret_header(lowered):
             raise where.error(
                 "credential headers do not belong in the file; the token comes from token_env", f"headers.{name}"
             )

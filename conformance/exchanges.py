@@ -23,7 +23,6 @@ REDACTED = "[REDACTED]"
 SECRET_HEADERS = frozenset(
     {
         "authorization",
-        "x-blaxel-authorization",
         "proxy-authorization",
         "cookie",
         "set-cookie",
@@ -33,7 +32,17 @@ SECRET_HEADERS = frozenset(
         "x-access-token",
     }
 )
+# Any header whose name holds one of these words carries a credential (vendor aliases such as
+# X-<Vendor>-Authorization included), so no vendor's header needs naming here.
+SECRET_HEADER_WORDS = ("auth", "token", "secret", "api-key", "apikey", "cookie", "password")
 MAX_BODY_BYTES = 1_000_000
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header of this name carries a credential and must be masked."""
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in SECRET_HEADER_WORDS)
+
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 BACKOFF_BASE = 0.5
 BUDGET_CUT = "time budget exhausted during the request"
@@ -62,7 +71,7 @@ class Redactor:
         """Headers with credential headers masked (their scheme kept) and secrets replaced."""
         clean: dict[str, str] = {}
         for name, value in headers.items():
-            if name.lower() in SECRET_HEADERS:
+            if is_secret_header(name):
                 scheme, _, rest = value.partition(" ")
                 clean[name] = f"{scheme} {REDACTED}" if rest else REDACTED
             else:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import ROOT, free_port, run_cli
+from tests.helpers import free_port, mock_process, run_cli
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -90,43 +89,11 @@ def test_exit_3_when_the_target_is_unreachable(tmp_path: Path) -> None:
 
 
 def test_mock_command_serves_the_vendor_api() -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "mock",
-            "--vendor",
-            "baseten",
-            "--port",
-            str(port),
-            "--token",
-            "t0ken-x",
-            "--seed-id",
-            "m-1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/__mock__/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "mock did not start"
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/v1/models/m-1"
+    with mock_process("--vendor", "baseten", "--token", "t0ken-x", "--seed-id", "m-1") as base:
+        url = f"{base}/v1/models/m-1"
         started = time.perf_counter()
         answer = httpx.delete(url, headers={"Authorization": "Api-Key t0ken-x"})
         assert (time.perf_counter() - started) < 1.0
         assert answer.status_code == 200 and answer.json() == {"id": "m-1", "deleted": True}
         assert httpx.delete(url, headers={"Authorization": "Api-Key t0ken-x"}).status_code == 404
         assert httpx.delete(url).status_code == 401
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

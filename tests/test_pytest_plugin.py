@@ -6,54 +6,22 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import ROOT, free_port
+from tests.helpers import mock_process
 
 TOKEN = "plugin-route-token-123"
 
 
 @pytest.fixture
 def baseten_mock() -> Iterator[str]:
-    port = free_port()
     seeds = [arg for i in range(30) for arg in ("--seed-id", f"plug-{i}")]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "mock",
-            "--vendor",
-            "baseten",
-            "--port",
-            str(port),
-            "--token",
-            TOKEN,
-            *seeds,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(url + "/__mock__/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline, "mock did not start"
-            time.sleep(0.1)
-    try:
+    with mock_process("--vendor", "baseten", "--token", TOKEN, *seeds) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _pytest(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
