@@ -137,22 +137,28 @@ def _measure_stateless(label: str, mode: str, server: Server, kind: Kind, opts: 
     return Row(SECTION, label, _load_figures(loads), {"mode": mode})
 
 
-def _ceiling_rows(all_kinds: list[Kind], opts: Options, work: Path) -> dict[str, Row]:
-    """The fixed-answer Starlette app under the same create and delete requests (one per HTTP method)."""
+def _ceiling_rows(all_kinds: list[Kind], opts: Options, work: Path) -> tuple[dict[str, Row], list[Row]]:
+    """Fixed-answer apps under the same create and delete requests (one per HTTP method): Starlette, raw ASGI."""
     rows: dict[str, Row] = {}
-    port = free_port()
-    argv = python_server_argv("--app", "ceiling", "--port", str(port))
-    server = start_server("ceiling", argv, port, work / "ceiling.log")
-    try:
-        for kind in all_kinds:
-            if kind.method not in rows:
-                rows[kind.method] = _measure_stateless(
-                    f"ceiling {kind.method}", "fixed answer", server, kind, opts, False
-                )
-                rows[kind.method].info["request"] = kind.label
-    finally:
-        server.stop()
-    return rows
+    extra: list[Row] = []
+    for app, label, by_method in (("ceiling", "ceiling", True), ("ceiling-asgi", "raw ASGI ceiling", False)):
+        port = free_port()
+        server = start_server(label, python_server_argv("--app", app, "--port", str(port)), port, work / f"{app}.log")
+        try:
+            seen: set[str] = set()
+            for kind in all_kinds:
+                if kind.method in seen:
+                    continue
+                seen.add(kind.method)
+                row = _measure_stateless(f"{label} {kind.method}", "fixed answer", server, kind, opts, False)
+                row.info["request"] = kind.label
+                if by_method:
+                    rows[kind.method] = row
+                else:
+                    extra.append(row)
+        finally:
+            server.stop()
+    return rows, extra
 
 
 def _prism_row(kind: Kind, binary: Path, opts: Options, work: Path) -> Row:
@@ -186,7 +192,7 @@ def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
         f"wrk {wrk.THREADS} threads x {wrk.CONNECTIONS} connections, {opts.duration:g}s per run, {opts.repeat} run(s)"
     ]
     all_kinds = kinds()
-    ceilings = _ceiling_rows(all_kinds, opts, work)
+    ceilings, asgi_ceilings = _ceiling_rows(all_kinds, opts, work)
     binary, why = prism.executable()
     if binary is None:
         notes.append(f"Prism not measured: {why}")
@@ -206,5 +212,6 @@ def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
                 row.figures["x_prism"] = ratio(row.figures["rps"], peer.figures["rps"])
             row.figures["x_ceiling"] = ratio(row.figures["rps"], ceilings[kind.method].figures["rps"])
         rows += ours + ([peer] if peer is not None else [])
-    rows += list(ceilings.values())
+    rows += list(ceilings.values()) + asgi_ceilings
+    notes.append("x ceiling: ours / the fixed-answer Starlette app on the same request (the issue's ceiling)")
     return rows, notes

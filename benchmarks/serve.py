@@ -1,12 +1,14 @@
-"""Serve one app for a load run: a vendor's reference mock (faithful or validating) or the fixed-answer ceiling.
+"""Serve one app for a load run: a vendor's reference mock (faithful or validating) or a fixed-answer ceiling.
 
 Run as ``python -m benchmarks.serve --app mock --vendor blaxel --port 18000 [--validate] [--seed-count N]``;
-it serves on 127.0.0.1 with uvicorn (httptools parser, uvloop loop, no access log) in this process.
+it serves on 127.0.0.1 with uvicorn (httptools parser, uvloop loop, no access log, no proxy-header parsing, no
+Server header: the settings of ``conformance mock``) in this process.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +36,19 @@ def ceiling_app() -> Starlette:
     return Starlette(routes=[Route("/{path:path}", fixed, methods=["GET", "POST", "DELETE"])])
 
 
+async def _fixed_asgi(scope: Any, receive: Any, send: Any) -> None:
+    """A raw ASGI app answering every request with the same small JSON body (the ceiling without a framework)."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(FIXED_BODY))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": FIXED_BODY})
+
+
 def mock_app(vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any:
     """The vendor's reference mock, optionally in validating mode, holding ``ids`` at start."""
     from conformance import mock
@@ -48,7 +63,7 @@ def mock_app(vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the arguments and serve until killed."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
-    parser.add_argument("--app", choices=("mock", "ceiling"), required=True)
+    parser.add_argument("--app", choices=("mock", "ceiling", "ceiling-asgi"), required=True)
     parser.add_argument("--vendor", default="")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", default="bench-token")
@@ -58,8 +73,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.app == "ceiling":
         app: Any = ceiling_app()
+    elif args.app == "ceiling-asgi":
+        app = _fixed_asgi
     else:
         app = mock_app(args.vendor, args.token, args.validate, seed_ids(args.seed_threads, args.seed_count))
+    gc.freeze()  # what `conformance mock` does too: the start-up heap is never scanned again
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -69,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_level="warning",
         access_log=False,
         lifespan="off",
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -43,6 +43,7 @@ def is_secret_header(name: str) -> bool:
     lowered = name.lower()
     return lowered in SECRET_HEADERS or any(word in lowered for word in SECRET_HEADER_WORDS)
 
+
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 BACKOFF_BASE = 0.5
 BUDGET_CUT = "time budget exhausted during the request"

@@ -41,7 +41,15 @@ class BackgroundServer:
         self.host = host
         self._socket = bind_socket(host, port)
         self.port = int(self._socket.getsockname()[1])
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            proxy_headers=False,
+            server_header=False,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name=f"uvicorn:{self.port}", daemon=True)
 

@@ -67,7 +67,7 @@ def create(c: TestClient, body: Any, headers: dict[str, str] | None = None) -> h
 def test_faithful_mode_has_no_validation_layer() -> None:
     app = create_app("blaxel", MockOptions(token=TOKEN))
     assert not hasattr(app.state, "traffic")
-    assert app.user_middleware == []
+    assert app.middleware == []
 
 
 def test_validate_needs_a_spec_dir() -> None:

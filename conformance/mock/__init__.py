@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.applications import Starlette
-
 from . import baseten, blaxel, oxen
-from ._common import MockOptions, UnknownFault
+from ._common import MockApp, MockOptions, UnknownFault
 
-__all__ = ["VENDORS", "MockOptions", "UnknownFault", "create_app", "faults_of"]
+__all__ = ["VENDORS", "MockApp", "MockOptions", "UnknownFault", "create_app", "faults_of"]
 
 VENDORS: tuple[str, ...] = ("blaxel", "oxen", "baseten")
 
-_FACTORIES: dict[str, Callable[[MockOptions | None], Starlette]] = {
+_FACTORIES: dict[str, Callable[[MockOptions | None], MockApp]] = {
     "blaxel": blaxel.create_app,
     "oxen": oxen.create_app,
     "baseten": baseten.create_app,
@@ -41,7 +39,7 @@ def faults_of(vendor: str) -> dict[str, str]:
     return dict(_FAULTS[_known(vendor)])
 
 
-def create_app(vendor: str, options: MockOptions | None = None) -> Starlette:
+def create_app(vendor: str, options: MockOptions | None = None) -> MockApp:
     """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor or fault, or bad specs."""
     app = _FACTORIES[_known(vendor)](options)
     if options is not None and options.validate:

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
-
-from ._common import BODY_LIMIT, ErrorFn, MockOptions, parse_authorization
+from ._common import BODY_LIMIT, ErrorFn, MockApp, MockOptions, parse_authorization
 from ._contract import Alias, ClientRule, Contract, OperationContract, load_contract, pointer_of, read_only_members
 
 Scope = MutableMapping[str, Any]
@@ -643,7 +641,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def install(app: Starlette, vendor: str, options: MockOptions) -> None:
+def install(app: MockApp, vendor: str, options: MockOptions) -> None:
     """Put the validating, recording middleware in front of a vendor's app (``app.state.traffic`` keeps records)."""
     if options.spec_dir is None:
         raise ValueError("the validating mode needs MockOptions.spec_dir")

@@ -11,14 +11,13 @@ seeds a model (201, or 409 if it exists), ``GET /__mock__/resources`` lists ``{"
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-
 from ._common import (
     Authenticator,
     JsonObject,
+    MockApp,
     MockOptions,
+    MockRequest,
+    Reply,
     admin_routes,
     build_app,
     check_faults,
@@ -53,7 +52,7 @@ _KINDS = {
 }
 
 
-def create_app(options: MockOptions | None = None) -> Starlette:
+def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Baseten reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
@@ -61,7 +60,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
     schemes = ("api-key",) if options.strict_auth else ("api-key", "bearer")
     auth = Authenticator(options, schemes, "Api-Key")
 
-    def error(status: int, message: str) -> Response:
+    def error(status: int, message: str) -> Reply:
         """Render the inferred error shape."""
         headers = {"WWW-Authenticate": 'Api-Key realm="baseten"'} if status == 401 else None
         if status == 404 and "baseten-html-404" in faults:
@@ -87,7 +86,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             del body["deleted"]
         return body
 
-    async def delete(request: Request) -> Response:
+    async def delete(request: MockRequest) -> Reply:
         """Delete a model by id."""
         model_id: str = request.path_params["model_id"]
         if "baseten-auth-not-enforced" not in faults:

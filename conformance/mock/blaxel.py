@@ -17,18 +17,19 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-
 from ._common import (
     Authenticator,
     BodyError,
     JsonObject,
+    MockApp,
     MockOptions,
+    MockRequest,
+    Reply,
     admin_routes,
     build_app,
     check_faults,
+    decode,
+    encode,
     html_response,
     json_response,
     new_store,
@@ -74,6 +75,12 @@ FAULTS: dict[str, str] = {
     "delete-200-on-unknown": "delete answers 200 with a fabricated Model for an unknown name",
 }
 
+_CREATE_VIEW_FAULTS = frozenset(
+    {
+        "create-renames", "create-name-wrong-type", "create-timestamps-not-iso", "create-drops-runtime",
+        "create-status-outside-enum", "create-events-not-array", "create-missing-metadata", "create-missing-spec",
+    }
+)  # fmt: skip
 ALIAS_HEADER = "x-blaxel-authorization"
 NAME_MAX = 49
 DISPLAY_NAME_MAX = 63
@@ -315,7 +322,7 @@ def _other_name(name: str) -> str:
     return name[:-1] + ("0" if name[-1:] != "0" else "1")
 
 
-def create_app(options: MockOptions | None = None) -> Starlette:
+def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Blaxel reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
@@ -325,13 +332,13 @@ def create_app(options: MockOptions | None = None) -> Starlette:
     invalid_status = 422 if "create-422-on-invalid" in faults else 400
     ok_media = "text/plain" if "create-text-plain" in faults else "application/json"
 
-    def error(status: int, message: str) -> Response:
+    def error(status: int, message: str) -> Reply:
         """Render the Error schema."""
         headers = {"WWW-Authenticate": 'Bearer realm="blaxel"'} if status == 401 else None
         body = {"error": _KINDS.get(status, "error"), "code": status, "message": message}
         return json_response(status, body, headers)
 
-    def create_error(status: int, message: str) -> Response:
+    def create_error(status: int, message: str) -> Reply:
         """Render a create error, honouring the error-shape faults."""
         if status == 400 and "create-html-error" in faults:
             return html_response(status, message)
@@ -345,7 +352,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
 
     store = new_store(options, minimal)
 
-    def credentials(request: Request) -> str | None:
+    def credentials(request: MockRequest) -> str | None:
         """The Authorization header, else (unless strict) the SDK's X-Blaxel-Authorization alias."""
         value = request.headers.get("authorization")
         if value is None and not options.strict_auth:
@@ -373,7 +380,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             del view["spec"]
         return view
 
-    async def create(request: Request) -> Response:
+    async def create(request: MockRequest) -> Reply:
         """Create a model (CreateModel)."""
         if "create-auth-not-enforced" not in faults:
             status, reason = auth.check(credentials(request), "models:create", "create-any-scheme" in faults)
@@ -401,13 +408,18 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             for key in ("createdAt", "updatedAt", "createdBy", "updatedBy", "plan", "url", "workspace"):
                 if key in sent:
                     model["metadata"][key] = sent[key]
+        stored = encode(model)
         if "create-no-409" in faults:
-            store.put(name, model)
-        elif not store.add(name, model):
+            store.put(name, stored)
+        elif not store.add(name, stored):
             return create_error(409, f"model {name} already exists")
-        return json_response(200, create_view(model), media_type=ok_media)
+        return Reply(200, encode(create_view(model)) if faults & _CREATE_VIEW_FAULTS else stored, ok_media)
 
-    async def delete(request: Request) -> Response:
+    def mark(data: bytes) -> bytes:
+        """The stored model, marked DELETING."""
+        return encode(mark_deleting(decode(data)))
+
+    async def delete(request: MockRequest) -> Reply:
         """Delete a model (DeleteModel)."""
         name: str = request.path_params["modelName"]
         if "delete-auth-not-enforced" not in faults:
@@ -416,17 +428,20 @@ def create_app(options: MockOptions | None = None) -> Starlette:
                 return error(status, reason)
         if "delete-does-not-delete" in faults:
             stored = store.get(name)
-            model = mark_deleting(stored) if stored is not None else None
+            data = mark(stored) if stored is not None else None
         else:
-            model = store.delete(name, options.delete_delay, mark_deleting)
-        if model is None:
+            data = store.delete(name, options.delete_delay, mark)
+        if data is None:
             if "delete-500-on-unknown" in faults:
                 return error(500, "internal server error")
             if "delete-200-on-unknown" not in faults:
                 return error(404, f"model {name} not found")
-            model = mark_deleting(build_model({"name": name}, {"enabled": True}, options.workspace))
+            data = encode(mark_deleting(build_model({"name": name}, {"enabled": True}, options.workspace)))
         if "delete-returns-empty" in faults:
             return json_response(200, {})
+        if "delete-returns-other-model" not in faults and "delete-status-outside-enum" not in faults:
+            return Reply(200, data)
+        model = decode(data)
         if "delete-returns-other-model" in faults:
             other = _other_name(name)
             url = f"https://run.blaxel.ai/{options.workspace}/models/{other}"

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import time
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-
 from ._common import (
     Authenticator,
     JsonObject,
+    MockApp,
     MockOptions,
+    MockRequest,
+    Reply,
     admin_routes,
     build_app,
     check_faults,
+    decode,
     json_response,
     new_store,
     now_iso,
@@ -44,6 +44,12 @@ FAULTS: dict[str, str] = {
     "oxen-auth-not-enforced": "delete performs no authentication or permission checks",
 }
 
+_VIEW_FAULTS = frozenset(
+    {
+        "oxen-object-not-model", "oxen-created-as-string", "oxen-missing-owned-by", "oxen-endpoint-outside-enum",
+        "oxen-model-type-outside-enum", "oxen-display-name-null", "oxen-returns-other-id",
+    }
+)  # fmt: skip
 _ERRORS = {
     400: ("invalid_request_error", "bad_request"),
     401: ("authentication_error", "invalid_api_key"),
@@ -87,14 +93,14 @@ def build_model(model_id: str, owner: str) -> JsonObject:
     }
 
 
-def create_app(options: MockOptions | None = None) -> Starlette:
+def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Oxen reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
     faults = options.faults
     auth = Authenticator(options, ("bearer",), "Bearer")
 
-    def error(status: int, message: str) -> Response:
+    def error(status: int, message: str) -> Reply:
         """Render the inferred OpenAI-style error."""
         kind, code = _ERRORS.get(status, ("invalid_request_error", "error"))
         headers = {"WWW-Authenticate": 'Bearer realm="oxen"'} if status == 401 else None
@@ -125,7 +131,7 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             out["id"] = f"{out['id']}-other"
         return out
 
-    async def delete(request: Request) -> Response:
+    async def delete(request: MockRequest) -> Reply:
         """Delete a custom model."""
         model_id: str = request.path_params["id"]
         if "oxen-auth-not-enforced" not in faults:
@@ -140,7 +146,9 @@ def create_app(options: MockOptions | None = None) -> Starlette:
             if "oxen-500-on-unknown" in faults:
                 return error(500, "internal server error")
             return error(404, f"model {model_id} not found")
-        return json_response(200, view(model))
+        if faults & _VIEW_FAULTS:
+            return json_response(200, view(decode(model)))
+        return Reply(200, model)
 
     routes = [
         route("/api/ai/models/{id}", delete, "DELETE", error),
