@@ -93,6 +93,15 @@ class MockRequest:
             self._headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope["headers"]}
         return self._headers
 
+    def header(self, name: str) -> str | None:
+        """The value of one header (``name`` in lower case; the last one wins when repeated)."""
+        wanted = name.encode("latin-1")
+        found: bytes | None = None
+        for key, value in self.scope["headers"]:
+            if key == wanted or key.lower() == wanted:
+                found = value
+        return found.decode("latin-1") if found is not None else None
+
     async def body(self) -> bytes:
         """The whole request body; ``BodyError`` past ``BODY_LIMIT``."""
         chunks: list[bytes] = []

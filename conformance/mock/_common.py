@@ -160,14 +160,18 @@ class Store:
             return list(self._items)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_DECODER = json.JSONDecoder()
+
+
 def encode(body: Any) -> bytes:
     """Serialise body as compact ASCII JSON."""
-    return json.dumps(body, separators=(",", ":")).encode("ascii")
+    return _ENCODER.encode(body).encode("ascii")
 
 
 def decode(data: bytes) -> Any:
-    """Parse JSON bytes kept by the store."""
-    return json.loads(data)
+    """Parse JSON bytes kept by the store (``encode``'s output)."""
+    return _DECODER.decode(data.decode("ascii"))
 
 
 def new_store(options: MockOptions, factory: ResourceFactory) -> Store:
@@ -254,7 +258,7 @@ async def read_json(request: MockRequest) -> Any:
     if not raw.strip():
         raise BodyError("request body is required")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+        return _STRICT_DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise BodyError("request body is not valid JSON") from exc
 
@@ -270,6 +274,9 @@ def _finite_float(text: str) -> float:
 def _reject_constant(name: str) -> Any:
     """Refuse the NaN and Infinity literals that strict JSON does not allow."""
     raise ValueError(f"{name} is not valid JSON")
+
+
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def route(path: str, handler: Handler, methods: str, error: ErrorFn) -> Route:

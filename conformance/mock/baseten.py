@@ -91,7 +91,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         model_id: str = request.path_params["model_id"]
         if "baseten-auth-not-enforced" not in faults:
             any_scheme = "baseten-any-scheme" in faults
-            status, reason = auth.check(request.headers.get("authorization"), "models:delete", any_scheme)
+            status, reason = auth.check(request.header("authorization"), "models:delete", any_scheme)
             if status:
                 return error(status, reason)
         if "baseten-delete-does-not-delete" in faults:

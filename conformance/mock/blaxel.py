@@ -354,9 +354,9 @@ def create_app(options: MockOptions | None = None) -> MockApp:
 
     def credentials(request: MockRequest) -> str | None:
         """The Authorization header, else (unless strict) the SDK's X-Blaxel-Authorization alias."""
-        value = request.headers.get("authorization")
+        value = request.header("authorization")
         if value is None and not options.strict_auth:
-            value = request.headers.get(ALIAS_HEADER)
+            value = request.header(ALIAS_HEADER)
         return value
 
     def create_view(model: JsonObject) -> JsonObject:

@@ -135,7 +135,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         """Delete a custom model."""
         model_id: str = request.path_params["id"]
         if "oxen-auth-not-enforced" not in faults:
-            status, reason = auth.check(request.headers.get("authorization"), "models:delete")
+            status, reason = auth.check(request.header("authorization"), "models:delete")
             if status:
                 return error(status, reason)
         if "oxen-delete-does-not-delete" in faults:
