@@ -1,10 +1,15 @@
-"""Stoplight Prism (npm ``@stoplight/prism-cli``), the peer mock: installed once into a cache folder, run silent."""
+"""Stoplight Prism (npm ``@stoplight/prism-cli``), the peer mock, run silent.
+
+``python -m benchmarks.prism`` installs it once into a cache folder (npm registry); the benchmark itself only looks
+for it there, so a benchmark run talks to 127.0.0.1 only.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -27,9 +32,17 @@ def install_dir() -> Path:
 
 
 def executable() -> tuple[Path | None, str]:
-    """Prism's executable (installing it with npm on first use), or None and the reason it is unavailable."""
-    if shutil.which("npx") is None or shutil.which("npm") is None:
-        return None, "npx/npm not found (install Node.js to compare with Prism)"
+    """Prism's executable, or None and the reason it is unavailable (the benchmark never installs anything)."""
+    binary = install_dir() / "node_modules" / ".bin" / "prism"
+    if binary.exists():
+        return binary, ""
+    return None, f"Prism is not installed in {install_dir()} (install it first: python -m benchmarks.prism)"
+
+
+def install() -> tuple[Path | None, str]:
+    """Install Prism with npm into ``install_dir()`` (the one step that needs the npm registry)."""
+    if shutil.which("npm") is None:
+        return None, "npm not found (install Node.js to compare with Prism)"
     folder = install_dir()
     binary = folder / "node_modules" / ".bin" / "prism"
     if binary.exists():
@@ -75,3 +88,17 @@ def absolute_oauth_copy(spec: Path, folder: Path) -> Path | None:
     copy = folder / f"{spec.parent.name}-absolute-oauth.yaml"
     copy.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return copy
+
+
+def main() -> int:
+    """Install Prism (``python -m benchmarks.prism``); exit 1 with the reason when it cannot."""
+    binary, why = install()
+    if binary is None:
+        print(f"benchmarks.prism: error: {why}", file=sys.stderr)
+        return 1
+    print(f"Prism {version(binary)}: {binary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
