@@ -149,7 +149,7 @@ def test_unknown_vendor_and_fault() -> None:
 
 def test_mock_imports_nothing_from_the_rest_of_conformance() -> None:
     # The validating mode reads the vendor's spec files itself (yaml) and validates with jsonschema (+ referencing).
-    allowed = set(sys.stdlib_module_names) | {"__future__", "yaml", "jsonschema", "referencing"}
+    allowed = set(sys.stdlib_module_names) | {"__future__", "yaml", "jsonschema", "jsonschema_rs", "referencing"}
     for path in MOCK_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -713,6 +713,40 @@ BLAXEL_PROBES: dict[str, tuple[Probe, Any]] = {
         ),
         (200, "nope", "DELETING"),
     ),
+    "create-missing-name": (lambda c: "name" in _created(c)["metadata"], False),
+    "create-missing-createdat": (lambda c: "createdAt" in _created(c)["metadata"], False),
+    "create-runtime-type-outside-enum": (lambda c: _created(c)["spec"]["runtime"]["type"], "OPENAI"),
+    "create-generation-outside-enum": (
+        lambda c: _dig(_created(c, model(runtime={"generation": "mk3"})), "spec", "runtime", "generation"),
+        "MK3",
+    ),
+    "create-flavor-type-outside-enum": (
+        lambda c: _created(c, model(flavors=[{"type": "gpu"}]))["spec"]["flavors"][0]["type"],
+        "GPU",
+    ),
+    "create-enabled-as-string": (lambda c: _created(c)["spec"]["enabled"], "true"),
+    "create-accepts-empty-name": (lambda c: create(c, model("")).status_code, 200),
+    "create-409-wrong-shape": (lambda c: create(c, model("seeded")).json(), {"detail": "model seeded already exists"}),
+    "create-accepts-any-token": (lambda c: create(c, model(), {"Authorization": "Bearer wrong"}).status_code, 200),
+    "create-400-on-malformed-auth": (lambda c: create(c, model(), {"Authorization": "Bearer"}).status_code, 400),
+    "create-ignores-permissions": (
+        lambda c: create(c, model(), {"Authorization": f"Bearer {RESTRICTED}"}).status_code,
+        200,
+    ),
+    "delete-202-accepted": (lambda c: delete(c, "blaxel", "seeded").status_code, 202),
+    "delete-text-plain": (lambda c: _ctype(delete(c, "blaxel", "seeded")), "text/plain"),
+    "delete-any-scheme": (
+        lambda c: delete(c, "blaxel", "seeded", {"Authorization": f"Token {TOKEN}"}).status_code,
+        200,
+    ),
+    "delete-401-plain-text": (
+        lambda c: (lambda r: (r.status_code, _ctype(r), r.text))(delete(c, "blaxel", "seeded", {})),
+        (401, "text/plain", "Unauthorized"),
+    ),
+    "delete-404-detail-body": (
+        lambda c: (lambda r: (r.status_code, r.json()))(delete(c, "blaxel", "nope")),
+        (404, {"detail": "Not Found"}),
+    ),
 }
 
 OXEN_PROBES: dict[str, tuple[Probe, Any]] = {
@@ -729,6 +763,30 @@ OXEN_PROBES: dict[str, tuple[Probe, Any]] = {
         (500, ["code", "message", "type"]),
     ),
     "oxen-auth-not-enforced": (lambda c: delete(c, "oxen", "seeded", {}).status_code, 200),
+    "oxen-missing-id": (lambda c: "id" in delete(c, "oxen", "seeded").json(), False),
+    "oxen-missing-created": (lambda c: "created" in delete(c, "oxen", "seeded").json(), False),
+    "oxen-missing-object": (lambda c: "object" in delete(c, "oxen", "seeded").json(), False),
+    "oxen-id-as-integer": (lambda c: type(delete(c, "oxen", "seeded").json()["id"]).__name__, "int"),
+    "oxen-owned-by-null": (lambda c: delete(c, "oxen", "seeded").json()["owned_by"], None),
+    "oxen-description-not-string": (
+        lambda c: type(delete(c, "oxen", "seeded").json()["description"]).__name__,
+        "dict",
+    ),
+    "oxen-deployment-status-outside-enum": (
+        lambda c: [d["status"] for d in delete(c, "oxen", "seeded").json()["deployments"]],
+        ["deleted"],
+    ),
+    "oxen-pricing-method-outside-enum": (
+        lambda c: delete(c, "oxen", "seeded").json()["pricing"]["method"],
+        "per_token",
+    ),
+    "oxen-delete-204": (lambda c: (lambda r: (r.status_code, r.content))(delete(c, "oxen", "seeded")), (204, b"")),
+    "oxen-delete-text-plain": (lambda c: _ctype(delete(c, "oxen", "seeded")), "text/plain"),
+    "oxen-html-404": (lambda c: _ctype(delete(c, "oxen", "nope")), "text/html"),
+    "oxen-accepts-any-token": (
+        lambda c: delete(c, "oxen", "seeded", {"Authorization": "Bearer wrong"}).status_code,
+        200,
+    ),
 }
 
 BASETEN_PROBES: dict[str, tuple[Probe, Any]] = {
@@ -744,6 +802,14 @@ BASETEN_PROBES: dict[str, tuple[Probe, Any]] = {
     "baseten-html-404": (lambda c: _ctype(delete(c, "baseten", "nope")), "text/html"),
     "baseten-auth-not-enforced": (lambda c: delete(c, "baseten", "seeded", {}).status_code, 200),
     "baseten-500-on-unknown": (lambda c: delete(c, "baseten", "nope").status_code, 500),
+    "baseten-missing-id": (lambda c: "id" in delete(c, "baseten", "seeded").json(), False),
+    "baseten-id-null": (lambda c: delete(c, "baseten", "seeded").json()["id"], None),
+    "baseten-delete-202": (lambda c: delete(c, "baseten", "seeded").status_code, 202),
+    "baseten-delete-text-plain": (lambda c: _ctype(delete(c, "baseten", "seeded")), "text/plain"),
+    "baseten-accepts-any-key": (
+        lambda c: delete(c, "baseten", "seeded", {"Authorization": "Api-Key wrong"}).status_code,
+        200,
+    ),
 }
 
 PROBES = {"blaxel": BLAXEL_PROBES, "oxen": OXEN_PROBES, "baseten": BASETEN_PROBES}
@@ -765,9 +831,9 @@ def test_fault_changes_behaviour(vendor: str, fault: str) -> None:
 def test_faults_combine() -> None:
     c = client("blaxel", *faults_of("blaxel"), seed_ids=("seeded",))
     assert create(c, model("m1")).status_code == 200
-    assert delete(c, "blaxel", "seeded").status_code == 200
-    for vendor in ("oxen", "baseten"):
-        assert delete(client(vendor, *faults_of(vendor), seed_ids=("s",)), vendor, "s").status_code == 200
+    assert delete(c, "blaxel", "seeded").status_code == 202  # delete-202-accepted
+    assert delete(client("oxen", *faults_of("oxen"), seed_ids=("s",)), "oxen", "s").status_code == 204
+    assert delete(client("baseten", *faults_of("baseten"), seed_ids=("s",)), "baseten", "s").status_code == 202
 
 
 def test_create_renames_keeps_a_valid_distinct_name() -> None:

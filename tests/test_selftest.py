@@ -12,7 +12,9 @@ REPRESENTATIVE = [
     "create-accepts-uppercase-name",
     "create-no-409",
     "oxen-object-not-model",
+    "oxen-missing-id",
     "baseten-tombstone-id-differs",
+    "baseten-accepts-any-key",
 ]
 
 

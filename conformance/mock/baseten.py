@@ -21,9 +21,11 @@ from ._common import (
     admin_routes,
     build_app,
     check_faults,
+    encode,
     html_response,
     json_response,
     new_store,
+    parse_authorization,
     route,
 )
 
@@ -39,6 +41,11 @@ FAULTS: dict[str, str] = {
     "baseten-html-404": "404 answers are text/html pages instead of JSON",
     "baseten-auth-not-enforced": "delete performs no authentication or permission checks",
     "baseten-500-on-unknown": "delete answers 500 instead of 404 for an unknown id",
+    "baseten-missing-id": "delete answers a tombstone without the required id",
+    "baseten-id-null": "delete answers a tombstone whose id is null",
+    "baseten-delete-202": "delete answers 202 instead of the documented 200",
+    "baseten-delete-text-plain": "delete answers its 200 JSON tombstone with content-type text/plain",
+    "baseten-accepts-any-key": "delete accepts any well-formed key under an accepted scheme, valid or not",
 }
 
 _KINDS = {
@@ -52,6 +59,12 @@ _KINDS = {
 }
 
 
+def _well_formed(header: str | None, schemes: tuple[str, ...]) -> bool:
+    """Whether header is a well-formed credential under one of schemes, whatever the key."""
+    parsed = parse_authorization(header)
+    return parsed is not None and parsed[0] in schemes
+
+
 def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Baseten reference app."""
     options = options or MockOptions()
@@ -59,6 +72,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     faults = options.faults
     schemes = ("api-key",) if options.strict_auth else ("api-key", "bearer")
     auth = Authenticator(options, schemes, "Api-Key")
+    deleted_status = 202 if "baseten-delete-202" in faults else 200
+    deleted_media = "text/plain" if "baseten-delete-text-plain" in faults else "application/json"
 
     def error(status: int, message: str) -> Reply:
         """Render the inferred error shape."""
@@ -84,6 +99,10 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             body["deleted"] = "true"
         if "baseten-missing-deleted" in faults:
             del body["deleted"]
+        if "baseten-id-null" in faults:
+            body["id"] = None
+        if "baseten-missing-id" in faults:
+            del body["id"]
         return body
 
     async def delete(request: MockRequest) -> Reply:
@@ -91,7 +110,10 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         model_id: str = request.path_params["model_id"]
         if "baseten-auth-not-enforced" not in faults:
             any_scheme = "baseten-any-scheme" in faults
-            status, reason = auth.check(request.header("authorization"), "models:delete", any_scheme)
+            header = request.header("authorization")
+            status, reason = auth.check(header, "models:delete", any_scheme)
+            if status == 401 and "baseten-accepts-any-key" in faults and _well_formed(header, schemes):
+                status = 0
             if status:
                 return error(status, reason)
         if "baseten-delete-does-not-delete" in faults:
@@ -102,7 +124,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             if "baseten-500-on-unknown" in faults:
                 return error(500, "internal server error")
             return error(404, f"model {model_id} not found")
-        return json_response(200, tombstone(model_id))
+        return Reply(deleted_status, encode(tombstone(model_id)), deleted_media)
 
     routes = [
         route("/v1/models/{model_id}", delete, "DELETE", error),

@@ -34,6 +34,7 @@ from ._common import (
     json_response,
     new_store,
     now_iso,
+    parse_authorization,
     read_json,
     route,
 )
@@ -66,6 +67,17 @@ FAULTS: dict[str, str] = {
     "create-keeps-readonly": "create keeps client-sent readOnly metadata (createdBy, workspace …) instead of its own",
     "create-500-on-unicode": "create answers 500 when any string in the body has a non-ASCII character",
     "create-lenient-types": "create validates almost nothing: any body with a metadata.name string is stored as sent",
+    "create-missing-name": "create answers metadata without the required name",
+    "create-missing-createdat": "create answers metadata without the server-filled createdAt",
+    "create-runtime-type-outside-enum": "create answers spec.runtime.type upper-cased (OPENAI), outside its enum",
+    "create-generation-outside-enum": "create answers spec.runtime.generation upper-cased (MK3), outside its enum",
+    "create-flavor-type-outside-enum": "create answers spec.flavors[].type upper-cased (GPU), outside its enum",
+    "create-enabled-as-string": "create answers spec.enabled as the string 'true' instead of a boolean",
+    "create-accepts-empty-name": "create accepts an empty metadata.name and makes up a name",
+    "create-409-wrong-shape": "create answers 409 with {detail} instead of the Error shape",
+    "create-accepts-any-token": "create accepts any well-formed Bearer token, valid or not",
+    "create-400-on-malformed-auth": "create answers 400 instead of 401 to a malformed Authorization header",
+    "create-ignores-permissions": "create lets a valid token without models:create through instead of answering 403",
     "delete-does-not-delete": "delete answers 200 but the model stays forever",
     "delete-returns-empty": "delete answers 200 with an empty object",
     "delete-returns-other-model": "delete answers the Model of a different name",
@@ -73,14 +85,24 @@ FAULTS: dict[str, str] = {
     "delete-auth-not-enforced": "delete performs no authentication or permission checks",
     "delete-status-outside-enum": "delete answers status GONE, which is not in the Status enum",
     "delete-200-on-unknown": "delete answers 200 with a fabricated Model for an unknown name",
+    "delete-202-accepted": "delete answers 202 instead of the documented 200",
+    "delete-text-plain": "delete answers its 200 JSON body with content-type text/plain",
+    "delete-any-scheme": "delete accepts the right token under any Authorization scheme",
+    "delete-401-plain-text": "delete answers 401 as a text/plain 'Unauthorized' page, as an auth proxy would",
+    "delete-404-detail-body": "delete answers 404 with {detail} instead of the Error shape",
 }
 
 _CREATE_VIEW_FAULTS = frozenset(
     {
         "create-renames", "create-name-wrong-type", "create-timestamps-not-iso", "create-drops-runtime",
         "create-status-outside-enum", "create-events-not-array", "create-missing-metadata", "create-missing-spec",
+        "create-missing-name", "create-missing-createdat", "create-runtime-type-outside-enum",
+        "create-generation-outside-enum", "create-flavor-type-outside-enum", "create-enabled-as-string",
     }
 )  # fmt: skip
+_CREATE_AUTH_FAULTS = frozenset(
+    {"create-accepts-any-token", "create-400-on-malformed-auth", "create-ignores-permissions"}
+)
 ALIAS_HEADER = "x-blaxel-authorization"
 NAME_MAX = 49
 DISPLAY_NAME_MAX = 63
@@ -128,6 +150,7 @@ class Rules:
     display_name_max: int | None
     runtime_types: frozenset[str] | None
     require_spec: bool
+    allow_empty_name: bool
 
     @classmethod
     def of(cls, faults: frozenset[str]) -> Rules:
@@ -138,6 +161,7 @@ class Rules:
             display_name_max=None if "create-accepts-long-displayname" in faults else DISPLAY_NAME_MAX,
             runtime_types=None if "create-accepts-bad-runtime-type" in faults else RUNTIME_TYPES,
             require_spec="create-accepts-missing-spec" not in faults,
+            allow_empty_name="create-accepts-empty-name" in faults,
         )
 
 
@@ -186,7 +210,9 @@ def validate_metadata(body: dict[str, Any], rules: Rules) -> JsonObject:
         raise Invalid("metadata.name is required")
     name = _string(metadata["name"], "metadata.name")
     if not name:
-        raise Invalid("metadata.name must not be empty")
+        if not rules.allow_empty_name:
+            raise Invalid("metadata.name must not be empty")
+        name = f"model-{secrets.token_hex(4)}"
     if rules.name_max is not None and len(name) > rules.name_max:
         raise Invalid(f"metadata.name must be at most {rules.name_max} characters")
     if rules.name_re.fullmatch(name) is None:
@@ -331,6 +357,9 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     auth = Authenticator(options, ("bearer",), "Bearer")
     invalid_status = 422 if "create-422-on-invalid" in faults else 400
     ok_media = "text/plain" if "create-text-plain" in faults else "application/json"
+    deleted_status = 202 if "delete-202-accepted" in faults else 200
+    deleted_media = "text/plain" if "delete-text-plain" in faults else "application/json"
+    delete_any_scheme = "delete-any-scheme" in faults
 
     def error(status: int, message: str) -> Reply:
         """Render the Error schema."""
@@ -342,6 +371,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         """Render a create error, honouring the error-shape faults."""
         if status == 400 and "create-html-error" in faults:
             return html_response(status, message)
+        if status == 409 and "create-409-wrong-shape" in faults:
+            return json_response(status, {"detail": message})
         if "create-error-without-error-field" in faults:
             return json_response(status, {"code": status, "message": message})
         return error(status, message)
@@ -359,9 +390,39 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             value = request.header(ALIAS_HEADER)
         return value
 
+    def create_auth_fault(status: int, header: str | None) -> int:
+        """The status a create auth fault turns a refusal into (0: let the request through)."""
+        if status == 403:
+            return 0 if "create-ignores-permissions" in faults else status
+        parsed = parse_authorization(header)
+        if parsed is None:
+            return 400 if header is not None and "create-400-on-malformed-auth" in faults else status
+        return 0 if parsed[0] == "bearer" and "create-accepts-any-token" in faults else status
+
+    def upper_enums(spec: JsonObject) -> None:
+        """Upper-case the enum members of spec that the enum faults name (in place; nested members copied)."""
+        runtime = spec.get("runtime")
+        if isinstance(runtime, dict):
+            runtime = spec["runtime"] = dict(runtime)
+            for key, fault in (
+                ("type", "create-runtime-type-outside-enum"),
+                ("generation", "create-generation-outside-enum"),
+            ):
+                if fault in faults and isinstance(runtime.get(key), str):
+                    runtime[key] = runtime[key].upper()
+        flavors = spec.get("flavors")
+        if "create-flavor-type-outside-enum" in faults and isinstance(flavors, list):
+            spec["flavors"] = [
+                {**f, "type": f["type"].upper()} if isinstance(f, dict) and isinstance(f.get("type"), str) else f
+                for f in flavors
+            ]
+
     def create_view(model: JsonObject) -> JsonObject:
         """Apply the response faults of create to a copy of the stored model."""
         view = {**model, "metadata": dict(model["metadata"]), "spec": dict(model["spec"])}
+        upper_enums(view["spec"])
+        if "create-enabled-as-string" in faults and isinstance(view["spec"].get("enabled"), bool):
+            view["spec"]["enabled"] = str(view["spec"]["enabled"]).lower()
         if "create-renames" in faults:
             view["metadata"]["name"] = _other_name(view["metadata"]["name"])
         if "create-name-wrong-type" in faults:
@@ -374,6 +435,10 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             view["status"] = "RUNNING"
         if "create-events-not-array" in faults:
             view["events"] = view["events"][0]
+        if "create-missing-name" in faults:
+            view["metadata"].pop("name", None)
+        if "create-missing-createdat" in faults:
+            view["metadata"].pop("createdAt", None)
         if "create-missing-metadata" in faults:
             del view["metadata"]
         if "create-missing-spec" in faults:
@@ -383,7 +448,10 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     async def create(request: MockRequest) -> Reply:
         """Create a model (CreateModel)."""
         if "create-auth-not-enforced" not in faults:
-            status, reason = auth.check(credentials(request), "models:create", "create-any-scheme" in faults)
+            header = credentials(request)
+            status, reason = auth.check(header, "models:create", "create-any-scheme" in faults)
+            if status and faults & _CREATE_AUTH_FAULTS:
+                status = create_auth_fault(status, header)
             if status:
                 return create_error(status, reason)
         try:
@@ -423,8 +491,10 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         """Delete a model (DeleteModel)."""
         name: str = request.path_params["modelName"]
         if "delete-auth-not-enforced" not in faults:
-            status, reason = auth.check(credentials(request), "models:delete")
+            status, reason = auth.check(credentials(request), "models:delete", delete_any_scheme)
             if status:
+                if status == 401 and "delete-401-plain-text" in faults:
+                    return Reply(401, b"Unauthorized", "text/plain", {"WWW-Authenticate": 'Bearer realm="blaxel"'})
                 return error(status, reason)
         if "delete-does-not-delete" in faults:
             stored = store.get(name)
@@ -434,13 +504,15 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         if data is None:
             if "delete-500-on-unknown" in faults:
                 return error(500, "internal server error")
+            if "delete-404-detail-body" in faults:
+                return json_response(404, {"detail": "Not Found"})
             if "delete-200-on-unknown" not in faults:
                 return error(404, f"model {name} not found")
             data = encode(mark_deleting(build_model({"name": name}, {"enabled": True}, options.workspace)))
         if "delete-returns-empty" in faults:
-            return json_response(200, {})
+            return Reply(deleted_status, b"{}", deleted_media)
         if "delete-returns-other-model" not in faults and "delete-status-outside-enum" not in faults:
-            return Reply(200, data)
+            return Reply(deleted_status, data, deleted_media)
         model = decode(data)
         if "delete-returns-other-model" in faults:
             other = _other_name(name)
@@ -448,7 +520,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             model = {**model, "metadata": {**model["metadata"], "name": other, "url": url}}
         if "delete-status-outside-enum" in faults:
             model = {**model, "status": "GONE"}
-        return json_response(200, model)
+        return Reply(deleted_status, encode(model), deleted_media)
 
     routes = [
         route("/v0/models", create, "POST", create_error),

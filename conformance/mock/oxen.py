@@ -11,6 +11,7 @@ seeds a custom model (201, or 409 if it exists), ``GET /__mock__/resources`` lis
 from __future__ import annotations
 
 import time
+import zlib
 
 from ._common import (
     Authenticator,
@@ -23,9 +24,12 @@ from ._common import (
     build_app,
     check_faults,
     decode,
+    encode,
+    html_response,
     json_response,
     new_store,
     now_iso,
+    parse_authorization,
     route,
 )
 
@@ -42,12 +46,26 @@ FAULTS: dict[str, str] = {
     "oxen-delete-does-not-delete": "delete answers 200 but the model stays forever",
     "oxen-500-on-unknown": "delete answers 500 instead of 404 for an unknown id",
     "oxen-auth-not-enforced": "delete performs no authentication or permission checks",
+    "oxen-missing-id": "delete answers a model without the required id",
+    "oxen-missing-created": "delete answers a model without the required created",
+    "oxen-missing-object": "delete answers a model without the required object",
+    "oxen-id-as-integer": "delete answers id as the model's internal integer key instead of a string",
+    "oxen-owned-by-null": "delete answers owned_by null although it is a non-nullable string",
+    "oxen-description-not-string": "delete answers description as an object {text} instead of a string or null",
+    "oxen-deployment-status-outside-enum": "delete answers deployments[].status 'deleted', which is not in its enum",
+    "oxen-pricing-method-outside-enum": "delete answers pricing.method 'per_token', which is not in its enum",
+    "oxen-delete-204": "delete answers 204 without a body instead of 200 with the deleted model",
+    "oxen-delete-text-plain": "delete answers its 200 JSON body with content-type text/plain",
+    "oxen-html-404": "404 answers are text/html pages instead of JSON",
+    "oxen-accepts-any-token": "delete accepts any well-formed Bearer token, valid or not",
 }
 
 _VIEW_FAULTS = frozenset(
     {
         "oxen-object-not-model", "oxen-created-as-string", "oxen-missing-owned-by", "oxen-endpoint-outside-enum",
-        "oxen-model-type-outside-enum", "oxen-display-name-null", "oxen-returns-other-id",
+        "oxen-model-type-outside-enum", "oxen-display-name-null", "oxen-returns-other-id", "oxen-missing-id",
+        "oxen-missing-created", "oxen-missing-object", "oxen-id-as-integer", "oxen-owned-by-null",
+        "oxen-description-not-string", "oxen-deployment-status-outside-enum", "oxen-pricing-method-outside-enum",
     }
 )  # fmt: skip
 _ERRORS = {
@@ -93,17 +111,26 @@ def build_model(model_id: str, owner: str) -> JsonObject:
     }
 
 
+def _is_bearer(header: str | None) -> bool:
+    """Whether header is a well-formed Bearer credential, whatever the token."""
+    parsed = parse_authorization(header)
+    return parsed is not None and parsed[0] == "bearer"
+
+
 def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Oxen reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
     faults = options.faults
     auth = Authenticator(options, ("bearer",), "Bearer")
+    deleted_media = "text/plain" if "oxen-delete-text-plain" in faults else "application/json"
 
     def error(status: int, message: str) -> Reply:
         """Render the inferred OpenAI-style error."""
         kind, code = _ERRORS.get(status, ("invalid_request_error", "error"))
         headers = {"WWW-Authenticate": 'Bearer realm="oxen"'} if status == 401 else None
+        if status == 404 and "oxen-html-404" in faults:
+            return html_response(status, message, headers)
         return json_response(status, {"error": {"message": message, "type": kind, "code": code}}, headers)
 
     def seed(model_id: str) -> JsonObject:
@@ -129,13 +156,33 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             out["display_name"] = None
         if "oxen-returns-other-id" in faults:
             out["id"] = f"{out['id']}-other"
+        if "oxen-id-as-integer" in faults:
+            out["id"] = zlib.crc32(str(out["id"]).encode())
+        if "oxen-owned-by-null" in faults:
+            out["owned_by"] = None
+        if "oxen-description-not-string" in faults:
+            out["description"] = {"text": out.get("description")}
+        if "oxen-deployment-status-outside-enum" in faults:
+            out["deployments"] = [{**d, "status": "deleted"} for d in out.get("deployments") or []]
+        if "oxen-pricing-method-outside-enum" in faults and isinstance(out.get("pricing"), dict):
+            out["pricing"] = {**out["pricing"], "method": "per_token"}
+        for key, fault in (
+            ("id", "oxen-missing-id"),
+            ("created", "oxen-missing-created"),
+            ("object", "oxen-missing-object"),
+        ):
+            if fault in faults:
+                out.pop(key, None)
         return out
 
     async def delete(request: MockRequest) -> Reply:
         """Delete a custom model."""
         model_id: str = request.path_params["id"]
         if "oxen-auth-not-enforced" not in faults:
-            status, reason = auth.check(request.header("authorization"), "models:delete")
+            header = request.header("authorization")
+            status, reason = auth.check(header, "models:delete")
+            if status == 401 and "oxen-accepts-any-token" in faults and _is_bearer(header):
+                status = 0
             if status:
                 return error(status, reason)
         if "oxen-delete-does-not-delete" in faults:
@@ -146,9 +193,13 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             if "oxen-500-on-unknown" in faults:
                 return error(500, "internal server error")
             return error(404, f"model {model_id} not found")
+        if "oxen-delete-204" in faults:
+            reply = Reply(204, b"")
+            reply.raw_headers = []
+            return reply
         if faults & _VIEW_FAULTS:
-            return json_response(200, view(decode(model)))
-        return Reply(200, model)
+            return Reply(200, encode(view(decode(model))), deleted_media)
+        return Reply(200, model, deleted_media)
 
     routes = [
         route("/api/ai/models/{id}", delete, "DELETE", error),
