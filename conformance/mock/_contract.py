@@ -8,20 +8,24 @@ each kind of client mistake breaks). This module reads them itself: the mock sha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from ._fastschema import SchemaCheck, compiled, registry_of
+
 SPEC_URI = "urn:conformance:openapi"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 JsonObject = dict[str, Any]
+MemberPath = tuple[str | int, ...]
+ReadOnlyFinder = Callable[[Any], list[tuple[MemberPath, Any]]]
 
 
 class ContractError(ValueError):
@@ -72,7 +76,7 @@ class ResponseContract:
     """One documented response: its media types and, for JSON, the body's validator."""
 
     media_types: tuple[str, ...]
-    validator: Draft202012Validator | None
+    validator: SchemaCheck | None
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,13 @@ class OperationContract:
     pattern: re.Pattern[str]
     operation_id: str
     role: str
-    params: Mapping[str, Draft202012Validator]
+    params: Mapping[str, SchemaCheck]
     body_required: bool
     body_media: tuple[str, ...]
-    body_validator: Draft202012Validator | None
+    body_validator: SchemaCheck | None
     body_pointer: str | None
     responses: Mapping[str, ResponseContract]
+    body_read_only: ReadOnlyFinder | None
 
     def path_params(self, raw_path: str) -> dict[str, str] | None:
         """The decoded path parameters when ``raw_path`` matches the template, else None."""
@@ -114,9 +119,11 @@ class Contract:
     server_path: str
     operations: tuple[OperationContract, ...]
     auth: AuthContract
-    error_validator: Draft202012Validator | None
+    error_validator: SchemaCheck | None
     rules: tuple[ClientRule, ...]
     document: Mapping[str, Any]
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Values worked out from the contract on first use (the rules per aspect and role, compiled field rules)."""
 
     def match(self, method: str, raw_path: str) -> tuple[OperationContract | None, dict[str, str], list[str]]:
         """The operation for ``method`` and ``raw_path``, its path parameters, and the methods the path allows."""
@@ -130,9 +137,14 @@ class Contract:
             allowed.append(operation.method)
         return None, {}, allowed
 
-    def rules_for(self, aspect: str, role: str | None) -> list[ClientRule]:
+    def rules_for(self, aspect: str, role: str | None) -> tuple[ClientRule, ...]:
         """The rules of ``aspect`` that judge a request of ``role``."""
-        return [rule for rule in self.rules if rule.aspect == aspect and rule.applies_to(role)]
+        key = ("rules", aspect, role)
+        found: tuple[ClientRule, ...] | None = self.derived.get(key)
+        if found is None:
+            found = tuple(rule for rule in self.rules if rule.aspect == aspect and rule.applies_to(role))
+            self.derived[key] = found
+        return found
 
     def documented_operations(self) -> str:
         """Every documented ``METHOD path``, comma-separated."""
@@ -209,18 +221,28 @@ class _Schemas:
     """Builds validators for schemas in (or referring into) one OpenAPI document."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
-        """Register the document as a JSON Schema 2020-12 resource."""
+        """Register the document as a JSON Schema 2020-12 resource (for python-jsonschema and jsonschema_rs)."""
         self.document = document
         resource: Resource[Any] = DRAFT202012.create_resource(dict(document))
         self.registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+        self.compiled_registry = registry_of(SPEC_URI, document)
 
-    def at(self, pointer: str) -> Draft202012Validator:
-        """A validator of the schema at ``pointer`` in the document."""
-        return Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry)
+    def at(self, pointer: str) -> SchemaCheck:
+        """The validators of the schema at ``pointer`` in the document."""
+        # python-jsonschema percent-decodes a fragment before following it; jsonschema_rs wants a valid URI.
+        encoded = quote(unquote(pointer), safe="/~")
+        return SchemaCheck(
+            Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry),
+            compiled({"$ref": f"{SPEC_URI}#{encoded}"}, self.compiled_registry, self.document, SPEC_URI),
+        )
 
-    def inline(self, schema: Mapping[str, Any]) -> Draft202012Validator:
-        """A validator of a schema given outside the document (its ``#`` refs point into the document)."""
-        return Draft202012Validator(_anchor(dict(schema)), registry=self.registry)
+    def inline(self, schema: Mapping[str, Any]) -> SchemaCheck:
+        """The validators of a schema given outside the document (its ``#`` refs point into the document)."""
+        anchored = _anchor(dict(schema))
+        return SchemaCheck(
+            Draft202012Validator(anchored, registry=self.registry),
+            compiled(anchored, self.compiled_registry, self.document, SPEC_URI),
+        )
 
 
 def _media(content: Any) -> tuple[str, ...]:
@@ -237,10 +259,10 @@ def _json_media(content: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _params(schemas: _Schemas, levels: tuple[tuple[str, Mapping[str, Any]], ...]) -> dict[str, Draft202012Validator]:
+def _params(schemas: _Schemas, levels: tuple[tuple[str, Mapping[str, Any]], ...]) -> dict[str, SchemaCheck]:
     """Validators of the path parameters declared on the path item and then the operation (pointer, node)."""
     document = schemas.document
-    out: dict[str, Draft202012Validator] = {}
+    out: dict[str, SchemaCheck] = {}
     for where, node in levels:
         for index, raw in enumerate(node.get("parameters") or []):
             param, pointer = resolve(document, raw, f"{where}/parameters/{index}")
@@ -300,6 +322,7 @@ def _operations(schemas: _Schemas, server_path: str, roles: Mapping[tuple[str, s
                     body_validator=schemas.at(schema_pointer) if schema_pointer else None,
                     body_pointer=schema_pointer,
                     responses=_responses(schemas, operation, op_base),
+                    body_read_only=read_only_finder(schemas.document, schema_pointer) if schema_pointer else None,
                 )
             )
     return out
@@ -436,3 +459,129 @@ def _unique(found: list[tuple[tuple[str | int, ...], Any]]) -> list[tuple[tuple[
             seen.add(path)
             out.append((path, value))
     return out
+
+
+ReadOnlyEntry = tuple[bool, tuple["_ReadOnlyNode", ...]]
+
+
+class _ReadOnlyNode:
+    """What ``read_only_members`` finds under one schema: per member name, read-only or the schemas to descend."""
+
+    __slots__ = ("by_name", "hot", "items", "other")
+
+    def __init__(self) -> None:
+        """An empty node, filled in by ``_ReadOnlyCompiler``."""
+        self.by_name: dict[str, ReadOnlyEntry] = {}
+        self.other: ReadOnlyEntry = (False, ())
+        self.items: tuple[_ReadOnlyNode, ...] = ()
+        self.hot = False
+
+    def entries(self) -> Iterator[ReadOnlyEntry]:
+        """Every member entry (named ones, then the one for any other name)."""
+        yield from self.by_name.values()
+        yield self.other
+
+    def walk(self, instance: Any, path: MemberPath, found: list[tuple[MemberPath, Any]]) -> None:
+        """Append the read-only members of ``instance`` (at ``path``), in ``read_only_members`` order."""
+        if isinstance(instance, dict):
+            by_name, other = self.by_name, self.other
+            for key, value in instance.items():
+                read_only, children = by_name.get(str(key), other)
+                if read_only:
+                    found.append(((*path, key), value))
+                    continue
+                for child in children:
+                    if child.hot:
+                        child.walk(value, (*path, key), found)
+        elif isinstance(instance, list):
+            for child in self.items:
+                if child.hot:
+                    for index, value in enumerate(instance):
+                        child.walk(value, (*path, index), found)
+
+
+class _ReadOnlyCompiler:
+    """Works out, once, the ``read_only_members`` walk of every schema reachable from one root."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        """Compile schemas of ``document``; nodes are shared by schema identity (so recursive schemas end)."""
+        self.document = document
+        self.nodes: dict[int, tuple[Any, _ReadOnlyNode]] = {}
+
+    def node(self, schema: Any) -> _ReadOnlyNode:
+        """The node of ``schema`` (resolved through local ``$ref`` chains)."""
+        target, _ = resolve(self.document, schema)
+        known = self.nodes.get(id(target))
+        if known is not None:
+            return known[1]
+        node = _ReadOnlyNode()
+        self.nodes[id(target)] = (target, node)
+        names = _member_names(self.document, target, set())
+        for name in sorted(names):
+            node.by_name[name] = self.entry(target, name)
+        node.other = self.entry(target, "\x00" * (1 + max(map(len, names), default=0)))
+        node.items = tuple(self.node(candidate) for candidate in _items(self.document, target))
+        return node
+
+    def entry(self, schema: Any, name: str) -> ReadOnlyEntry:
+        """Whether member ``name`` of an object validated by ``schema`` is read-only, else the schemas to descend."""
+        document = self.document
+        candidates = _candidates(document, schema, name)
+        if any(resolve(document, c)[0].get("readOnly") is True for c in candidates if _is_map(document, c)):
+            return True, ()
+        return False, tuple(self.node(candidate) for candidate in candidates)
+
+    def heat(self) -> None:
+        """Mark the nodes under which a read-only member can be found (the walk skips the others)."""
+        nodes = [node for _, node in self.nodes.values()]
+        for node in nodes:
+            node.hot = any(read_only for read_only, _ in node.entries())
+        changed = True
+        while changed:
+            changed = False
+            for node in nodes:
+                if node.hot:
+                    continue
+                below = [child for _, children in node.entries() for child in children] + list(node.items)
+                if any(child.hot for child in below):
+                    node.hot = changed = True
+
+
+def _member_names(document: Mapping[str, Any], schema: Any, seen: set[int]) -> set[str]:
+    """The member names ``properties`` lists in ``schema`` and its allOf/anyOf/oneOf members."""
+    schema, _ = resolve(document, schema)
+    if not isinstance(schema, Mapping) or id(schema) in seen:
+        return set()
+    seen.add(id(schema))
+    properties = schema.get("properties")
+    out = {name for name in properties if isinstance(name, str)} if isinstance(properties, Mapping) else set()
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for member in schema.get(keyword) or []:
+            out |= _member_names(document, member, seen)
+    return out
+
+
+def read_only_finder(document: Mapping[str, Any], pointer: str) -> ReadOnlyFinder:
+    """``read_only_members`` of the schema at ``pointer``, with the schema walked once, here, not per instance."""
+    schema = {"$ref": "#" + pointer}
+    try:
+        compiler = _ReadOnlyCompiler(document)
+        root = compiler.node(schema)
+        compiler.heat()
+    except (ContractError, LookupError, TypeError, ValueError, AttributeError, RecursionError):
+
+        def walk_each_time(instance: Any) -> list[tuple[MemberPath, Any]]:
+            """A schema the compiler cannot follow: walk it per instance, as ``read_only_members`` does."""
+            return read_only_members(document, schema, instance)
+
+        return walk_each_time
+
+    def find(instance: Any) -> list[tuple[MemberPath, Any]]:
+        """The read-only members of ``instance`` with their values."""
+        if not root.hot or not isinstance(instance, dict | list):
+            return []
+        found: list[tuple[MemberPath, Any]] = []
+        root.walk(instance, (), found)
+        return _unique(found) if len(found) > 1 else found
+
+    return find

@@ -11,18 +11,19 @@ the mocks does not go through this module at all.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ._common import BODY_LIMIT, ErrorFn, MockApp, MockOptions, parse_authorization
-from ._contract import Alias, ClientRule, Contract, OperationContract, load_contract, pointer_of, read_only_members
+from ._contract import Alias, ClientRule, Contract, OperationContract, load_contract, pointer_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -168,34 +169,75 @@ def _alias(header: str, scheme: str, alias: Alias, credential: str, options: Moc
     )
 
 
-def _field(body: Any, dotted: str) -> tuple[bool, Any]:
-    """The member at a dotted path of a JSON body, and whether it is there."""
-    node = body
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
+@dataclass(frozen=True)
+class FieldCheck:
+    """One ``body_field`` rule, with what it needs worked out once: the field's parts and pointer, its regex."""
+
+    rule: ClientRule
+    dotted: str
+    parts: tuple[str, ...]
+    pointer: str
+    why: str
+    pattern: Any
+    regex: re.Pattern[str] | None
+    max_length: Any
+
+    @classmethod
+    def of(cls, rule: ClientRule) -> FieldCheck:
+        """Compile one rule (a pattern ``re`` cannot compile is left to fail, per request, as before)."""
+        dotted = str(rule.args.get("field", ""))
+        pattern = rule.args.get("pattern")
+        try:
+            regex = re.compile(str(pattern)) if pattern is not None else None
+        except re.error:
+            regex = None
+        return cls(
+            rule=rule,
+            dotted=dotted,
+            parts=tuple(dotted.split(".")),
+            pointer=pointer_of(dotted.split(".")),
+            why=f" ({rule.args['description']})" if rule.args.get("description") else "",
+            pattern=pattern,
+            regex=regex,
+            max_length=rule.args.get("max_length"),
+        )
+
+    def matches(self, value: str) -> bool:
+        """Whether ``value`` matches the whole pattern."""
+        if self.regex is not None:
+            return self.regex.fullmatch(value) is not None
+        return re.fullmatch(str(self.pattern), value) is not None
+
+
+def _field_checks(contract: Contract, role: str | None) -> tuple[FieldCheck, ...]:
+    """The compiled ``body_field`` rules judging a request of ``role`` (worked out once per contract and role)."""
+    key = ("field_checks", role)
+    checks: tuple[FieldCheck, ...] | None = contract.derived.get(key)
+    if checks is None:
+        checks = tuple(FieldCheck.of(rule) for rule in contract.rules_for("body_field", role))
+        contract.derived[key] = checks
+    return checks
 
 
 def _field_rules(verdict: RequestVerdict, contract: Contract, body: Any) -> None:
     """Check the prose rules (``body_field``: pattern, max_length) the schema does not carry."""
     role = verdict.operation.role if verdict.operation else None
-    for rule in contract.rules_for("body_field", role):
-        dotted = str(rule.args.get("field", ""))
-        present, value = _field(body, dotted)
-        if not present or not isinstance(value, str):
-            continue
-        pointer = pointer_of(dotted.split("."))
-        why = f" ({rule.args['description']})" if rule.args.get("description") else ""
-        pattern = rule.args.get("pattern")
-        if pattern is not None and re.fullmatch(str(pattern), value) is None:
-            message = f"{dotted} {_value(value)!r} does not match {pattern}{why}"
-            verdict.violations.append(_violation(rule, "body", pointer, value, message))
-        max_length = rule.args.get("max_length")
-        if max_length is not None and len(value) > int(max_length):
-            message = f"{dotted} is {len(value)} characters long, more than {max_length}{why}"
-            verdict.violations.append(_violation(rule, "body", pointer, value, message))
+    for check in _field_checks(contract, role):
+        value = body
+        for part in check.parts:
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            if not isinstance(value, str):
+                continue
+            rule, dotted, why = check.rule, check.dotted, check.why
+            if check.pattern is not None and not check.matches(value):
+                message = f"{dotted} {_value(value)!r} does not match {check.pattern}{why}"
+                verdict.violations.append(_violation(rule, "body", check.pointer, value, message))
+            if check.max_length is not None and len(value) > int(check.max_length):
+                message = f"{dotted} is {len(value)} characters long, more than {check.max_length}{why}"
+                verdict.violations.append(_violation(rule, "body", check.pointer, value, message))
 
 
 def _body(verdict: RequestVerdict, contract: Contract, headers: Mapping[str, str], body: bytes) -> None:
@@ -238,9 +280,8 @@ def _body(verdict: RequestVerdict, contract: Contract, headers: Mapping[str, str
         )
         return
     read_only: list[tuple[str | int, ...]] = []
-    if operation.body_pointer is not None:
-        schema = {"$ref": "#" + operation.body_pointer}
-        for path, value in read_only_members(contract.document, schema, document):
+    if operation.body_read_only is not None:
+        for path, value in operation.body_read_only(document):
             read_only.append(path)
             pointer = pointer_of(path)
             _add(
@@ -424,39 +465,178 @@ class Redaction:
         self.headers_secret = ALWAYS_SECRET | names
         self.secrets = {s for s in (options.token, options.restricted_token) if s}
 
+    def ordered(self, extra: set[str]) -> list[str]:
+        """The secrets worth replacing (four characters or more), longest first: the order ``text`` replaces in."""
+        return [secret for secret in sorted(self.secrets | extra, key=len, reverse=True) if len(secret) >= 4]
+
     def text(self, value: str, extra: set[str]) -> str:
         """``value`` with every known secret replaced."""
-        for secret in sorted(self.secrets | extra, key=len, reverse=True):
-            if len(secret) >= 4 and secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        return _scrub(value, self.ordered(extra))
 
     def header_map(self, headers: list[tuple[str, str]], extra: set[str]) -> dict[str, str]:
         """Headers with credentials masked."""
+        return self.headers_scrubbed(headers, self.ordered(extra))
+
+    def headers_scrubbed(self, headers: list[tuple[str, str]], secrets: list[str]) -> dict[str, str]:
+        """Headers with credentials masked and ``secrets`` (as ``ordered`` gives them) replaced."""
         out: dict[str, str] = {}
+        secret_names = self.headers_secret
         for name, value in headers:
-            if name in self.headers_secret:
+            if name in secret_names:
                 scheme, _, rest = value.partition(" ")
                 out[name] = f"{scheme} {REDACTED}" if rest else REDACTED
             else:
-                out[name] = self.text(value, extra)
+                out[name] = _scrub(value, secrets)
         return out
 
     def data(self, value: Any, extra: set[str]) -> Any:
         """A JSON-like value with secrets replaced in every string."""
-        if isinstance(value, str):
-            return self.text(value, extra)
-        if isinstance(value, list):
-            return [self.data(item, extra) for item in value]
-        if isinstance(value, dict):
-            return {key: self.data(item, extra) for key, item in value.items()}
-        return value
+        return _scrub_data(value, self.ordered(extra))
+
+
+def _scrub(value: str, secrets: list[str]) -> str:
+    """``value`` with each of ``secrets`` replaced, in order."""
+    for secret in secrets:
+        if secret in value:
+            value = value.replace(secret, REDACTED)
+    return value
+
+
+def _scrub_data(value: Any, secrets: list[str]) -> Any:
+    """A JSON-like value (copied) with ``secrets`` replaced in every string."""
+    if isinstance(value, str):
+        return _scrub(value, secrets)
+    if isinstance(value, list):
+        return [_scrub_data(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub_data(item, secrets) for key, item in value.items()}
+    return value
+
+
+Entry = tuple[Any, ...]
+"""One record as kept in memory: a tuple of strings, numbers and flat tuples of strings (see ``record_of``)."""
+
+
+def record_of(entry: Entry) -> dict[str, Any]:
+    """The record dict of one kept entry (every list and dict in it is new)."""
+    (
+        seq,
+        time_text,
+        vendor,
+        method,
+        path,
+        query,
+        operation,
+        role,
+        template,
+        auth,
+        request_headers,
+        request_body,
+        request_cut,
+        status,
+        response_headers,
+        response_body,
+        response_cut,
+        answered_by,
+        violations,
+        reply_violations,
+        notes,
+        faults,
+        strict,
+        elapsed_ms,
+    ) = entry
+    return {
+        "seq": seq,
+        "time": time_text,
+        "vendor": vendor,
+        "method": method,
+        "path": path,
+        "query": query,
+        "operation": operation,
+        "role": role,
+        "template": template,
+        "auth": {"kind": auth[0], "header": auth[1], "scheme": auth[2]},
+        "request": {"headers": _unflat(request_headers), "body": request_body, "truncated": request_cut},
+        "response": {
+            "status": status,
+            "headers": _unflat(response_headers),
+            "body": response_body,
+            "truncated": response_cut,
+        },
+        "answered_by": answered_by,
+        "violations": json.loads(violations) if violations else [],
+        "reply_violations": json.loads(reply_violations) if reply_violations else [],
+        "notes": list(notes),
+        "faults": list(faults),
+        "strict": strict,
+        "elapsed_ms": elapsed_ms,
+    }
+
+
+def _flat(headers: dict[str, str]) -> tuple[str, ...]:
+    """Headers as one flat tuple (name, value, name, value …): nested tuples would keep it tracked longer."""
+    return tuple(itertools.chain.from_iterable(headers.items()))
+
+
+def _unflat(flat: tuple[str, ...]) -> dict[str, str]:
+    """Headers from their flat tuple."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _frozen_json(value: list[Violation]) -> str:
+    """Violations as JSON text (empty for none): kept as a string, they give the garbage collector no work."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+
+
+class Traffic(Sequence[dict[str, Any]]):
+    """The recent records, oldest first, read as dicts (``list(traffic)``, ``traffic[-1]``).
+
+    Each is kept as a flat tuple of strings and numbers, which the garbage collector stops tracking: a
+    hundred thousand kept records add no work to its full collections (dicts and lists would).
+    """
+
+    def __init__(self, maxlen: int = TRAFFIC_LIMIT) -> None:
+        """Keep at most ``maxlen`` records (the oldest go first)."""
+        self._entries: deque[Entry] = deque(maxlen=maxlen)
+
+    @property
+    def maxlen(self) -> int | None:
+        """How many records are kept at most."""
+        return self._entries.maxlen
+
+    def add(self, entry: Entry) -> None:
+        """Keep one record."""
+        self._entries.append(entry)
+
+    def clear(self) -> None:
+        """Forget every record."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        """How many records are kept."""
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        """One record (or a list of them for a slice)."""
+        if isinstance(index, slice):
+            return [record_of(entry) for entry in list(self._entries)[index]]
+        return record_of(self._entries[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The records, oldest first (those kept when iteration began)."""
+        return map(record_of, list(self._entries))
 
 
 class Recorder:
     """Appends each record as one JSON line (to a file if given) and keeps the recent ones in memory."""
 
-    def __init__(self, path: Path | None, memory: deque[dict[str, Any]]) -> None:
+    def __init__(self, path: Path | None, memory: Traffic) -> None:
         """Create the file's folder; records go to ``memory`` too."""
         self.path = path
         self.memory = memory
@@ -465,14 +645,22 @@ class Recorder:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, entry: Entry) -> None:
         """Keep one record."""
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        line = _line(record_of(entry)) if self.path is not None else b""
         with self._lock:
-            self.memory.append(record)
+            self.memory.add(entry)
             if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
+                with self.path.open("ab") as handle:
+                    handle.write(line)
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    """One record as a UTF-8 JSON line (a lone surrogate a client sent, e.g. ``"\\ud800"``, stays escaped)."""
+    try:
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
 
 
 def _cut(data: bytes) -> tuple[str, bool]:
@@ -505,7 +693,7 @@ class ValidatingMiddleware:
         contract: Contract,
         options: MockOptions,
         error: ErrorFn,
-        traffic: deque[dict[str, Any]],
+        traffic: Traffic,
     ) -> None:
         """Wrap ``app`` (the vendor's faithful app)."""
         self.app = app
@@ -514,9 +702,8 @@ class ValidatingMiddleware:
         self.error = error
         self.redaction = Redaction(contract, options)
         self.recorder = Recorder(options.record_path, traffic)
-        self.faults = sorted(options.faults)
-        self._seq = 0
-        self._lock = threading.Lock()
+        self.faults = tuple(sorted(options.faults))
+        self._seq = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -585,45 +772,40 @@ class ValidatingMiddleware:
         started: float,
     ) -> None:
         """Write the redacted record of one exchange."""
-        with self._lock:
-            self._seq += 1
-            seq = self._seq
-        extra = verdict.secrets
+        seq = next(self._seq)
         clean = self.redaction
+        secrets = clean.ordered(verdict.secrets)
         request_text, request_cut = _cut(body)
         reply_text, reply_cut = _cut(reply)
         operation = verdict.operation
-        record: dict[str, Any] = {
-            "seq": seq,
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            "vendor": self.contract.vendor,
-            "method": scope["method"],
-            "path": clean.text(raw_path, extra),
-            "query": clean.text(scope.get("query_string", b"").decode("latin-1"), extra),
-            "operation": operation.operation_id if operation else None,
-            "role": operation.role if operation else None,
-            "template": operation.template if operation else None,
-            "auth": {"kind": verdict.auth.kind, "header": verdict.auth.header, "scheme": verdict.auth.scheme},
-            "request": {
-                "headers": clean.header_map(pairs, extra),
-                "body": clean.text(request_text, extra) if body else None,
-                "truncated": request_cut,
-            },
-            "response": {
-                "status": status,
-                "headers": clean.header_map(reply_headers, extra),
-                "body": clean.text(reply_text, extra),
-                "truncated": reply_cut,
-            },
-            "answered_by": "validator" if verdict.answer is not None else "mock",
-            "violations": clean.data(verdict.violations, extra),
-            "reply_violations": clean.data(problems, extra),
-            "notes": verdict.notes,
-            "faults": self.faults,
-            "strict": self.options.strict_auth,
-            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
-        self.recorder.write(record)
+        auth = verdict.auth
+        entry: Entry = (
+            seq,
+            dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            self.contract.vendor,
+            scope["method"],
+            _scrub(raw_path, secrets),
+            _scrub(scope.get("query_string", b"").decode("latin-1"), secrets),
+            operation.operation_id if operation else None,
+            operation.role if operation else None,
+            operation.template if operation else None,
+            (auth.kind, auth.header, auth.scheme),
+            _flat(clean.headers_scrubbed(pairs, secrets)),
+            _scrub(request_text, secrets) if body else None,
+            request_cut,
+            status,
+            _flat(clean.headers_scrubbed(reply_headers, secrets)),
+            _scrub(reply_text, secrets),
+            reply_cut,
+            "validator" if verdict.answer is not None else "mock",
+            _frozen_json(_scrub_data(verdict.violations, secrets)),
+            _frozen_json(_scrub_data(problems, secrets)),
+            tuple(verdict.notes),
+            self.faults,
+            self.options.strict_auth,
+            round((time.perf_counter() - started) * 1000, 2),
+        )
+        self.recorder.write(entry)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -646,7 +828,7 @@ def install(app: MockApp, vendor: str, options: MockOptions) -> None:
     if options.spec_dir is None:
         raise ValueError("the validating mode needs MockOptions.spec_dir")
     contract = load_contract(options.spec_dir, vendor)
-    traffic: deque[dict[str, Any]] = deque(maxlen=TRAFFIC_LIMIT)
+    traffic = Traffic(TRAFFIC_LIMIT)
     app.state.traffic = traffic
     app.state.contract = contract
     app.add_middleware(ValidatingMiddleware, contract=contract, options=options, error=app.state.error, traffic=traffic)
