@@ -28,7 +28,7 @@ from conformance.mock._contract import (
     resolve,
 )
 from conformance.mock._fastschema import SchemaCheck
-from conformance.mock._validating import Traffic, record_of
+from conformance.mock._records import Traffic, record_of
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 VENDORS = ("blaxel", "oxen", "baseten")

@@ -14,16 +14,26 @@ import datetime as dt
 import itertools
 import json
 import re
-import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from ._common import BODY_LIMIT, ErrorFn, MockApp, MockOptions, parse_authorization
 from ._contract import Alias, ClientRule, Contract, OperationContract, load_contract, pointer_of
+from ._records import (
+    REDACTED,
+    TRAFFIC_LIMIT,
+    Entry,
+    Recorder,
+    Redaction,
+    Traffic,
+    cut_text,
+    flat_headers,
+    frozen_json,
+    scrub,
+    scrub_data,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,11 +42,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Violation = dict[str, Any]
 
-REDACTED = "[REDACTED]"
-RECORD_TEXT_LIMIT = 16_384
 VALUE_LIMIT = 200
-TRAFFIC_LIMIT = 100_000
-ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 BODY_ASPECTS = frozenset({"content_type", "body_schema", "body_field", "path_params"})
 
 
@@ -456,218 +462,6 @@ def _reply(status: int, pointer: str, value: Any, message: str) -> Violation:
     return {"status": status, "location": "response", "pointer": pointer, "value": _value(value), "message": message}
 
 
-class Redaction:
-    """Masks credential headers (keeping the scheme) and replaces secret values in any text."""
-
-    def __init__(self, contract: Contract, options: MockOptions) -> None:
-        """Know the credential headers of the contract and the mock's own tokens."""
-        names = {contract.auth.header.lower(), *(alias.header.lower() for alias in contract.auth.aliases)}
-        self.headers_secret = ALWAYS_SECRET | names
-        self.secrets = {s for s in (options.token, options.restricted_token) if s}
-
-    def ordered(self, extra: set[str]) -> list[str]:
-        """The secrets worth replacing (four characters or more), longest first: the order ``text`` replaces in."""
-        return [secret for secret in sorted(self.secrets | extra, key=len, reverse=True) if len(secret) >= 4]
-
-    def text(self, value: str, extra: set[str]) -> str:
-        """``value`` with every known secret replaced."""
-        return _scrub(value, self.ordered(extra))
-
-    def header_map(self, headers: list[tuple[str, str]], extra: set[str]) -> dict[str, str]:
-        """Headers with credentials masked."""
-        return self.headers_scrubbed(headers, self.ordered(extra))
-
-    def headers_scrubbed(self, headers: list[tuple[str, str]], secrets: list[str]) -> dict[str, str]:
-        """Headers with credentials masked and ``secrets`` (as ``ordered`` gives them) replaced."""
-        out: dict[str, str] = {}
-        secret_names = self.headers_secret
-        for name, value in headers:
-            if name in secret_names:
-                scheme, _, rest = value.partition(" ")
-                out[name] = f"{scheme} {REDACTED}" if rest else REDACTED
-            else:
-                out[name] = _scrub(value, secrets)
-        return out
-
-    def data(self, value: Any, extra: set[str]) -> Any:
-        """A JSON-like value with secrets replaced in every string."""
-        return _scrub_data(value, self.ordered(extra))
-
-
-def _scrub(value: str, secrets: list[str]) -> str:
-    """``value`` with each of ``secrets`` replaced, in order."""
-    for secret in secrets:
-        if secret in value:
-            value = value.replace(secret, REDACTED)
-    return value
-
-
-def _scrub_data(value: Any, secrets: list[str]) -> Any:
-    """A JSON-like value (copied) with ``secrets`` replaced in every string."""
-    if isinstance(value, str):
-        return _scrub(value, secrets)
-    if isinstance(value, list):
-        return [_scrub_data(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {key: _scrub_data(item, secrets) for key, item in value.items()}
-    return value
-
-
-Entry = tuple[Any, ...]
-"""One record as kept in memory: a tuple of strings, numbers and flat tuples of strings (see ``record_of``)."""
-
-
-def record_of(entry: Entry) -> dict[str, Any]:
-    """The record dict of one kept entry (every list and dict in it is new)."""
-    (
-        seq,
-        time_text,
-        vendor,
-        method,
-        path,
-        query,
-        operation,
-        role,
-        template,
-        auth,
-        request_headers,
-        request_body,
-        request_cut,
-        status,
-        response_headers,
-        response_body,
-        response_cut,
-        answered_by,
-        violations,
-        reply_violations,
-        notes,
-        faults,
-        strict,
-        elapsed_ms,
-    ) = entry
-    return {
-        "seq": seq,
-        "time": time_text,
-        "vendor": vendor,
-        "method": method,
-        "path": path,
-        "query": query,
-        "operation": operation,
-        "role": role,
-        "template": template,
-        "auth": {"kind": auth[0], "header": auth[1], "scheme": auth[2]},
-        "request": {"headers": _unflat(request_headers), "body": request_body, "truncated": request_cut},
-        "response": {
-            "status": status,
-            "headers": _unflat(response_headers),
-            "body": response_body,
-            "truncated": response_cut,
-        },
-        "answered_by": answered_by,
-        "violations": json.loads(violations) if violations else [],
-        "reply_violations": json.loads(reply_violations) if reply_violations else [],
-        "notes": list(notes),
-        "faults": list(faults),
-        "strict": strict,
-        "elapsed_ms": elapsed_ms,
-    }
-
-
-def _flat(headers: dict[str, str]) -> tuple[str, ...]:
-    """Headers as one flat tuple (name, value, name, value …): nested tuples would keep it tracked longer."""
-    return tuple(itertools.chain.from_iterable(headers.items()))
-
-
-def _unflat(flat: tuple[str, ...]) -> dict[str, str]:
-    """Headers from their flat tuple."""
-    return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _frozen_json(value: list[Violation]) -> str:
-    """Violations as JSON text (empty for none): kept as a string, they give the garbage collector no work."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
-
-
-class Traffic(Sequence[dict[str, Any]]):
-    """The recent records, oldest first, read as dicts (``list(traffic)``, ``traffic[-1]``).
-
-    Each is kept as a flat tuple of strings and numbers, which the garbage collector stops tracking: a
-    hundred thousand kept records add no work to its full collections (dicts and lists would).
-    """
-
-    def __init__(self, maxlen: int = TRAFFIC_LIMIT) -> None:
-        """Keep at most ``maxlen`` records (the oldest go first)."""
-        self._entries: deque[Entry] = deque(maxlen=maxlen)
-
-    @property
-    def maxlen(self) -> int | None:
-        """How many records are kept at most."""
-        return self._entries.maxlen
-
-    def add(self, entry: Entry) -> None:
-        """Keep one record."""
-        self._entries.append(entry)
-
-    def clear(self) -> None:
-        """Forget every record."""
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        """How many records are kept."""
-        return len(self._entries)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        """One record (or a list of them for a slice)."""
-        if isinstance(index, slice):
-            return [record_of(entry) for entry in list(self._entries)[index]]
-        return record_of(self._entries[index])
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        """The records, oldest first (those kept when iteration began)."""
-        return map(record_of, list(self._entries))
-
-
-class Recorder:
-    """Appends each record as one JSON line (to a file if given) and keeps the recent ones in memory."""
-
-    def __init__(self, path: Path | None, memory: Traffic) -> None:
-        """Create the file's folder; records go to ``memory`` too."""
-        self.path = path
-        self.memory = memory
-        self._lock = threading.Lock()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
-
-    def write(self, entry: Entry) -> None:
-        """Keep one record."""
-        line = _line(record_of(entry)) if self.path is not None else b""
-        with self._lock:
-            self.memory.add(entry)
-            if self.path is not None:
-                with self.path.open("ab") as handle:
-                    handle.write(line)
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    """One record as a UTF-8 JSON line (a lone surrogate a client sent, e.g. ``"\\ud800"``, stays escaped)."""
-    try:
-        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    except UnicodeEncodeError:
-        return (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
-
-
-def _cut(data: bytes) -> tuple[str, bool]:
-    """Body text for a record, cut to the record limit."""
-    return data[:RECORD_TEXT_LIMIT].decode("utf-8", "replace"), len(data) > RECORD_TEXT_LIMIT
-
-
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
     """Read the whole request body; past the body limit, drain it and say so."""
     chunks: list[bytes] = []
@@ -775,8 +569,8 @@ class ValidatingMiddleware:
         seq = next(self._seq)
         clean = self.redaction
         secrets = clean.ordered(verdict.secrets)
-        request_text, request_cut = _cut(body)
-        reply_text, reply_cut = _cut(reply)
+        request_text, request_cut = cut_text(body)
+        reply_text, reply_cut = cut_text(reply)
         operation = verdict.operation
         auth = verdict.auth
         entry: Entry = (
@@ -784,22 +578,22 @@ class ValidatingMiddleware:
             dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             self.contract.vendor,
             scope["method"],
-            _scrub(raw_path, secrets),
-            _scrub(scope.get("query_string", b"").decode("latin-1"), secrets),
+            scrub(raw_path, secrets),
+            scrub(scope.get("query_string", b"").decode("latin-1"), secrets),
             operation.operation_id if operation else None,
             operation.role if operation else None,
             operation.template if operation else None,
             (auth.kind, auth.header, auth.scheme),
-            _flat(clean.headers_scrubbed(pairs, secrets)),
-            _scrub(request_text, secrets) if body else None,
+            flat_headers(clean.headers_scrubbed(pairs, secrets)),
+            scrub(request_text, secrets) if body else None,
             request_cut,
             status,
-            _flat(clean.headers_scrubbed(reply_headers, secrets)),
-            _scrub(reply_text, secrets),
+            flat_headers(clean.headers_scrubbed(reply_headers, secrets)),
+            scrub(reply_text, secrets),
             reply_cut,
             "validator" if verdict.answer is not None else "mock",
-            _frozen_json(_scrub_data(verdict.violations, secrets)),
-            _frozen_json(_scrub_data(problems, secrets)),
+            frozen_json(scrub_data(verdict.violations, secrets)),
+            frozen_json(scrub_data(problems, secrets)),
             tuple(verdict.notes),
             self.faults,
             self.options.strict_auth,

@@ -1,0 +1,237 @@
+"""What the validating mode keeps of each exchange: secrets redacted, records in memory and as JSON lines.
+
+Records are kept in memory as flat tuples of strings and numbers (``Traffic``), which the garbage collector does
+not track, so a long SDK test run keeps its latency; reading one back gives the same dict as its JSON line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+from ._common import MockOptions
+from ._contract import Contract
+
+Violation = dict[str, Any]
+
+REDACTED = "[REDACTED]"
+RECORD_TEXT_LIMIT = 16_384
+TRAFFIC_LIMIT = 100_000
+ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+class Redaction:
+    """Masks credential headers (keeping the scheme) and replaces secret values in any text."""
+
+    def __init__(self, contract: Contract, options: MockOptions) -> None:
+        """Know the credential headers of the contract and the mock's own tokens."""
+        names = {contract.auth.header.lower(), *(alias.header.lower() for alias in contract.auth.aliases)}
+        self.headers_secret = ALWAYS_SECRET | names
+        self.secrets = {s for s in (options.token, options.restricted_token) if s}
+
+    def ordered(self, extra: set[str]) -> list[str]:
+        """The secrets worth replacing (four characters or more), longest first: the order ``text`` replaces in."""
+        return [secret for secret in sorted(self.secrets | extra, key=len, reverse=True) if len(secret) >= 4]
+
+    def text(self, value: str, extra: set[str]) -> str:
+        """``value`` with every known secret replaced."""
+        return scrub(value, self.ordered(extra))
+
+    def header_map(self, headers: list[tuple[str, str]], extra: set[str]) -> dict[str, str]:
+        """Headers with credentials masked."""
+        return self.headers_scrubbed(headers, self.ordered(extra))
+
+    def headers_scrubbed(self, headers: list[tuple[str, str]], secrets: list[str]) -> dict[str, str]:
+        """Headers with credentials masked and ``secrets`` (as ``ordered`` gives them) replaced."""
+        out: dict[str, str] = {}
+        secret_names = self.headers_secret
+        for name, value in headers:
+            if name in secret_names:
+                scheme, _, rest = value.partition(" ")
+                out[name] = f"{scheme} {REDACTED}" if rest else REDACTED
+            else:
+                out[name] = scrub(value, secrets)
+        return out
+
+    def data(self, value: Any, extra: set[str]) -> Any:
+        """A JSON-like value with secrets replaced in every string."""
+        return scrub_data(value, self.ordered(extra))
+
+
+def scrub(value: str, secrets: list[str]) -> str:
+    """``value`` with each of ``secrets`` replaced, in order."""
+    for secret in secrets:
+        if secret in value:
+            value = value.replace(secret, REDACTED)
+    return value
+
+
+def scrub_data(value: Any, secrets: list[str]) -> Any:
+    """A JSON-like value (copied) with ``secrets`` replaced in every string."""
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, list):
+        return [scrub_data(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: scrub_data(item, secrets) for key, item in value.items()}
+    return value
+
+
+Entry = tuple[Any, ...]
+"""One record as kept in memory: a tuple of strings, numbers and flat tuples of strings (see ``record_of``)."""
+
+
+def record_of(entry: Entry) -> dict[str, Any]:
+    """The record dict of one kept entry (every list and dict in it is new)."""
+    (
+        seq,
+        time_text,
+        vendor,
+        method,
+        path,
+        query,
+        operation,
+        role,
+        template,
+        auth,
+        request_headers,
+        request_body,
+        request_cut,
+        status,
+        response_headers,
+        response_body,
+        response_cut,
+        answered_by,
+        violations,
+        reply_violations,
+        notes,
+        faults,
+        strict,
+        elapsed_ms,
+    ) = entry
+    return {
+        "seq": seq,
+        "time": time_text,
+        "vendor": vendor,
+        "method": method,
+        "path": path,
+        "query": query,
+        "operation": operation,
+        "role": role,
+        "template": template,
+        "auth": {"kind": auth[0], "header": auth[1], "scheme": auth[2]},
+        "request": {"headers": unflat_headers(request_headers), "body": request_body, "truncated": request_cut},
+        "response": {
+            "status": status,
+            "headers": unflat_headers(response_headers),
+            "body": response_body,
+            "truncated": response_cut,
+        },
+        "answered_by": answered_by,
+        "violations": json.loads(violations) if violations else [],
+        "reply_violations": json.loads(reply_violations) if reply_violations else [],
+        "notes": list(notes),
+        "faults": list(faults),
+        "strict": strict,
+        "elapsed_ms": elapsed_ms,
+    }
+
+
+def flat_headers(headers: dict[str, str]) -> tuple[str, ...]:
+    """Headers as one flat tuple (name, value, name, value …): nested tuples would keep it tracked longer."""
+    return tuple(itertools.chain.from_iterable(headers.items()))
+
+
+def unflat_headers(flat: tuple[str, ...]) -> dict[str, str]:
+    """Headers from their flat tuple."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def frozen_json(value: list[Violation]) -> str:
+    """Violations as JSON text (empty for none): kept as a string, they give the garbage collector no work."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+
+
+class Traffic(Sequence[dict[str, Any]]):
+    """The recent records, oldest first, read as dicts (``list(traffic)``, ``traffic[-1]``).
+
+    Each is kept as a flat tuple of strings and numbers, which the garbage collector stops tracking: a
+    hundred thousand kept records add no work to its full collections (dicts and lists would).
+    """
+
+    def __init__(self, maxlen: int = TRAFFIC_LIMIT) -> None:
+        """Keep at most ``maxlen`` records (the oldest go first)."""
+        self._entries: deque[Entry] = deque(maxlen=maxlen)
+
+    @property
+    def maxlen(self) -> int | None:
+        """How many records are kept at most."""
+        return self._entries.maxlen
+
+    def add(self, entry: Entry) -> None:
+        """Keep one record."""
+        self._entries.append(entry)
+
+    def clear(self) -> None:
+        """Forget every record."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        """How many records are kept."""
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        """One record (or a list of them for a slice)."""
+        if isinstance(index, slice):
+            return [record_of(entry) for entry in list(self._entries)[index]]
+        return record_of(self._entries[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The records, oldest first (those kept when iteration began)."""
+        return map(record_of, list(self._entries))
+
+
+class Recorder:
+    """Appends each record as one JSON line (to a file if given) and keeps the recent ones in memory."""
+
+    def __init__(self, path: Path | None, memory: Traffic) -> None:
+        """Create the file's folder; records go to ``memory`` too."""
+        self.path = path
+        self.memory = memory
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+    def write(self, entry: Entry) -> None:
+        """Keep one record."""
+        line = json_line(record_of(entry)) if self.path is not None else b""
+        with self._lock:
+            self.memory.add(entry)
+            if self.path is not None:
+                with self.path.open("ab") as handle:
+                    handle.write(line)
+
+
+def json_line(record: dict[str, Any]) -> bytes:
+    """One record as a UTF-8 JSON line (a lone surrogate a client sent, e.g. ``"\\ud800"``, stays escaped)."""
+    try:
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record, separators=(",", ":")) + "\n").encode("ascii")
+
+
+def cut_text(data: bytes) -> tuple[str, bool]:
+    """Body text for a record, cut to the record limit."""
+    return data[:RECORD_TEXT_LIMIT].decode("utf-8", "replace"), len(data) > RECORD_TEXT_LIMIT
