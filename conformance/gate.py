@@ -551,7 +551,7 @@ def _tool_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str] = {}
-    for package in ("conformance", "jsonschema", "starlette", "uvicorn", "httpx"):
+    for package in ("conformance", "jsonschema", "jsonschema-rs", "uvicorn", "httpx"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:
