@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--profile", default="quick")
     selftest.add_argument("--seed", type=int, default=1)
     selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
+    selftest.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="cases run at once, in that many worker processes (default: one per CPU; 1: one by one, in this process)",
+    )
     run.set_defaults(handler=_cmd_run)
     serve.set_defaults(handler=_cmd_mock)
     selftest.set_defaults(handler=_cmd_selftest)
@@ -223,6 +229,7 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
         seed=args.seed,
         report_dir=args.report_dir,
         requirements=args.requirement,
+        jobs=args.jobs,
     )
 
 

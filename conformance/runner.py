@@ -109,7 +109,7 @@ def embedded_targets(
                     restricted_token_env=EMBEDDED_RESTRICTED_TOKEN_ENV,
                     owned=True,
                     disposable_ids=seeded,
-                    gone_deadline=max(5.0, delete_delay * 3 + 2),
+                    gone_deadline=1.0 + delete_delay * 3,  # without a delay the mock deletes before it answers
                     max_live_resources=100_000,  # the embedded mock is ours: no cap, so faults surface as failures
                 )
             )

@@ -15,6 +15,7 @@ REPRESENTATIVE = [
     "oxen-missing-id",
     "baseten-tombstone-id-differs",
     "baseten-accepts-any-key",
+    "baseten-delete-does-not-delete",  # caught within the embedded mock's short gone deadline
 ]
 
 
@@ -28,6 +29,27 @@ def test_representative_faults_are_detected(tmp_path: Path) -> None:
     assert "faithful mocks clean: 3/3" in result.stdout
 
 
+def test_parallel_cases_are_printed_in_case_order(tmp_path: Path) -> None:
+    """With one worker per case the slow gone-deadline fault finishes last, yet its row keeps its place."""
+    faults = ["baseten-html-404", "baseten-delete-does-not-delete"]
+    args = ["selftest", "--vendor", "baseten", "--jobs", "3", "--report-dir", str(tmp_path)]
+    result = run_cli(*args, *(a for f in faults for a in ("--fault", f)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split()[:3] for line in result.stdout.splitlines() if line.startswith("baseten ")]
+    assert rows == [
+        ["baseten", "faithful", "ok"],
+        ["baseten", "baseten-delete-does-not-delete", "ok"],
+        ["baseten", "baseten-html-404", "ok"],
+    ]
+    assert (tmp_path / "baseten-baseten-html-404" / "results.json").is_file()
+
+
+def test_jobs_must_be_positive(tmp_path: Path) -> None:
+    result = run_cli("selftest", "--jobs", "0", "--report-dir", str(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--jobs" in result.stderr
+
+
 def test_a_missed_fault_fails_the_selftest(tmp_path: Path) -> None:
     """The self-test can fail: judged on a requirement that cannot see the fault, it reports MISSED."""
     result = run_cli(
@@ -36,6 +58,8 @@ def test_a_missed_fault_fails_the_selftest(tmp_path: Path) -> None:
         "baseten",
         "--fault",
         "baseten-deleted-false",
+        "--jobs",
+        "1",
         "--report-dir",
         str(tmp_path),
         "--requirement",
