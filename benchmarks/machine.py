@@ -20,6 +20,7 @@ PACKAGES = (
     "uvloop",
     "httpx",
     "jsonschema",
+    "jsonschema-rs",
 )
 # Environment variables that change the figures (bytecode caching, pytest options).
 ENVIRONMENT = ("PYTHONDONTWRITEBYTECODE", "PYTEST_ADDOPTS", "PYTHONOPTIMIZE")
