@@ -10,10 +10,29 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class ResponseLike(Protocol):
+    """What the tests read of an HTTP response (httpx's, or the one Starlette's TestClient returns)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+    def json(self) -> Any: ...
 
 
 def run_cli(

@@ -30,6 +30,7 @@ class ForgetfulOnce:
             return
         model_id = scope["path"].rsplit("/", 1)[-1]
         auth = dict(scope["headers"]).get(b"authorization", b"")
+        body: dict[str, object]
         with self.lock:
             if auth != f"Api-Key {TOKEN}".encode():
                 status, body = 401, {"error": "unauthorized", "message": "bad key"}

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -137,12 +137,13 @@ def test_delete_of_a_resource_the_run_did_not_create_is_never_sent(
 ) -> None:
     server, ctx = context
     httpx.post(f"{server.url}/__mock__/resources", json={"id": "precious-production-model"}, timeout=5)
-    for attempt in (
+    attempts: list[Callable[[], object]] = [
         lambda: ctx.call("delete", resource_id="precious-production-model"),
         lambda: ctx.client.send("DELETE", "/models/precious-production-model", headers=ctx.auth_headers()),
         lambda: ctx.client.send("DELETE", "/models/" + ctx.name_prefix + "guessed", headers=ctx.auth_headers()),
         lambda: ctx.client.send("DELETE", "/models", headers=ctx.auth_headers()),
-    ):
+    ]
+    for attempt in attempts:
         with pytest.raises(CheckErrored, match="refusing"):
             attempt()
     assert ctx.client.request_count == 0

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 from conformance.mock import VENDORS, MockOptions, UnknownFault, create_app, faults_of
 from conformance.mock import blaxel as blaxel_module
 from conformance.mock._common import Store
+from tests.helpers import ResponseLike
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -52,22 +52,22 @@ def model(name: str = "m1", **spec: Any) -> dict[str, Any]:
     return {"metadata": {"name": name}, "spec": spec}
 
 
-def create(c: TestClient, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+def create(c: TestClient, body: Any, headers: dict[str, str] | None = None) -> ResponseLike:
     """POST a Blaxel create request (JSON-encoding body)."""
-    response: httpx.Response = c.post(
+    response: ResponseLike = c.post(
         "/v0/models", content=json.dumps(body), headers=BEARER if headers is None else headers
     )
     return response
 
 
-def delete(c: TestClient, vendor: str, ident: str, headers: dict[str, str] | None = None) -> httpx.Response:
+def delete(c: TestClient, vendor: str, ident: str, headers: dict[str, str] | None = None) -> ResponseLike:
     """DELETE one resource of vendor."""
     path = DELETE_PATH[vendor].format(ident)
-    response: httpx.Response = c.delete(path, headers=AUTH[vendor] if headers is None else headers)
+    response: ResponseLike = c.delete(path, headers=AUTH[vendor] if headers is None else headers)
     return response
 
 
-def assert_error(response: httpx.Response, vendor: str, status: int) -> None:
+def assert_error(response: ResponseLike, vendor: str, status: int) -> None:
     """Assert the vendor's error shape with the given status."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
@@ -169,7 +169,7 @@ def test_store_is_thread_safe() -> None:
     wins: list[bool] = []
 
     def add() -> None:
-        wins.append(store.add("k", {"id": "k"}))
+        wins.append(store.add("k", b'{"id":"k"}'))
 
     threads = [threading.Thread(target=add) for _ in range(32)]
     for thread in threads:
@@ -621,9 +621,9 @@ def _dig(value: Any, *keys: str) -> Any:
     return value
 
 
-def _ctype(r: httpx.Response) -> str:
+def _ctype(r: ResponseLike) -> str:
     """Return the media type of a response."""
-    return r.headers["content-type"].split(";")[0]
+    return str(r.headers["content-type"]).split(";")[0]
 
 
 def _twice(c: TestClient, vendor: str) -> tuple[int, int]:
@@ -895,7 +895,7 @@ def apps() -> Iterator[dict[str, TestClient]]:
         c.__exit__(None, None, None)
 
 
-def _assert_json_no_5xx(r: httpx.Response) -> Any:
+def _assert_json_no_5xx(r: ResponseLike) -> Any:
     """Assert the response is below 500 and JSON; return the body."""
     assert r.status_code < 500, r.text
     assert _ctype(r) == "application/json"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ def baseten_mock() -> Iterator[str]:
         yield url
 
 
-def _pytest(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
+def _pytest(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     report = tmp_path / "report"
     args = [
         sys.executable,
@@ -61,14 +62,14 @@ def _pytest(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.Completed
 def test_plain_pytest_runs_the_catalog_against_a_target(tmp_path: Path, baseten_mock: str) -> None:
     result, data = _pytest(tmp_path, baseten_mock, "--conformance-allow-destructive")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    statuses = {r["requirement"]: r["status"] for r in data["results"]}  # type: ignore[index, union-attr]
+    statuses = {r["requirement"]: r["status"] for r in data["results"]}
     assert statuses["BTN-DELETE-TOMBSTONE-ID"] == "passed"
     assert set(statuses.values()) <= {"passed", "skipped"}
 
 
 def test_plain_pytest_is_not_destructive_unless_asked(tmp_path: Path, baseten_mock: str) -> None:
     _, data = _pytest(tmp_path, baseten_mock)
-    statuses = {r["requirement"]: r["status"] for r in data["results"]}  # type: ignore[index, union-attr]
+    statuses = {r["requirement"]: r["status"] for r in data["results"]}
     assert statuses["BTN-DELETE-EXISTING-200"] == "skipped"
     assert statuses["BTN-DELETE-UNKNOWN-404"] == "passed"
     left = httpx.get(baseten_mock + "/__mock__/resources").json()["ids"]

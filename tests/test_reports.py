@@ -118,7 +118,7 @@ def test_allure_results_have_environment_categories_and_labels(runs: Path) -> No
 
 def test_categories_separate_conformance_failures_from_target_errors() -> None:
     def category(message: str) -> str:
-        return next(c["name"] for c in CATEGORIES if re.fullmatch(c.get("messageRegex", "(?s).*"), message))
+        return str(next(c["name"] for c in CATEGORIES if re.fullmatch(c.get("messageRegex", "(?s).*"), message)))
 
     assert category("Failed: [MUST BLX-A-B] failed: answered 200") == "Conformance failures: MUST"
     assert category("Failed: [SHOULD BLX-A-B] failed: x\ny") == "Conformance failures: SHOULD"

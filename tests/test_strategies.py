@@ -133,6 +133,7 @@ def test_charset_breakers_cover_the_reported_cases() -> None:
     assert {"uppercase", "underscore", "space", "non-ascii"} <= labels
     for sample in rule_breaking_examples(rule, {"metadata": {"name": "abc-def"}}):
         value = get_field(sample.body, "metadata.name")
+        assert isinstance(value, str) and rule.alphabet is not None
         assert any(c not in rule.alphabet for c in value), sample.violation
         assert all(c in string.printable or ord(c) > 127 for c in value)
 

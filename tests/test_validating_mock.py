@@ -7,10 +7,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from conformance.mock import MockOptions, create_app
+from tests.helpers import ResponseLike
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -58,9 +58,9 @@ def broken(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def create(c: TestClient, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+def create(c: TestClient, body: Any, headers: dict[str, str] | None = None) -> ResponseLike:
     """POST a Blaxel create request."""
-    response: httpx.Response = c.post("/v0/models", json=body, headers=BEARER if headers is None else headers)
+    response: ResponseLike = c.post("/v0/models", json=body, headers=BEARER if headers is None else headers)
     return response
 
 
