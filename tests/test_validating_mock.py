@@ -300,3 +300,12 @@ def test_records_are_redacted_json_lines(tmp_path: Path) -> None:
     assert lines[0]["request"]["headers"]["authorization"] == "Bearer [REDACTED]"
     assert lines[1]["request"]["headers"]["x-blaxel-authorization"] == "Bearer [REDACTED]"
     assert "[REDACTED]" in lines[0]["request"]["body"]
+
+
+def test_a_credential_header_the_contract_does_not_name_is_redacted_too(tmp_path: Path) -> None:
+    record_path = tmp_path / "traffic.jsonl"
+    c = validating("oxen", record=record_path, seed_ids=("m1",))
+    c.delete("/api/ai/models/m1", headers={**BEARER, "X-Gateway-Api-Token": "gateway-secret-9f2e"})
+    text = record_path.read_text(encoding="utf-8")
+    assert "gateway-secret-9f2e" not in text
+    assert json.loads(text.splitlines()[0])["request"]["headers"]["x-gateway-api-token"] == "[REDACTED]"
