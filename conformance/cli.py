@@ -40,6 +40,8 @@ def _port(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from conformance import mock
+
     parser = _Parser(
         prog="conformance",
         description="Contract and conformance testing of model-management REST APIs (Blaxel, Oxen.ai, Baseten).",
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="gate (default must)")
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
-    serve.add_argument("--vendor", required=False, help="blaxel, oxen or baseten")
+    serve.add_argument("--vendor", required=False, help="one of: " + ", ".join(mock.VENDORS))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080)
     serve.add_argument(

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from conformance import mock
-from conformance.catalog import Requirement, Vendor, load_client_requirements, load_vendor, specs_dir
+from conformance.catalog import (
+    Requirement,
+    Vendor,
+    load_client_requirements,
+    load_vendor,
+    specs_dir,
+    vendor_names,
+)
 from conformance.errors import ExitCode, UsageError
 from conformance.exchanges import Exchange, Redactor
 from conformance.reports.results import RequirementResult, RunResults
@@ -81,7 +88,7 @@ def add_parser(subparsers: Any) -> None:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--vendor", required=True, help="blaxel, oxen or baseten")
+    parser.add_argument("--vendor", required=True, help="one of: " + ", ".join(vendor_names()))
     parser.add_argument(
         "--strict", action="store_true", help="reject undocumented aliases (401) and fail on SHOULD findings too"
     )
