@@ -14,8 +14,8 @@ from benchmarks.options import Options
 from benchmarks.procs import Server, free_port, python_server_argv, start_server
 from benchmarks.stats import Figure, Row, figure
 from benchmarks.suite_speed import SuiteRun, run_conformance, suite_row
-from conformance.catalog import load_vendor
-from conformance.profiles import SCALE_ENV
+from conformance.catalog.loader import load_vendor
+from conformance.catalog.profiles import SCALE_ENV
 
 SECTION = "growth"
 VENDOR = "blaxel"

@@ -19,7 +19,7 @@ from benchmarks.procs import BenchError, Server, free_port, python_server_argv, 
 from benchmarks.report import say
 from benchmarks.serve import SEED_PREFIX
 from benchmarks.stats import Figure, Row, figure, ratio
-from conformance.catalog import load_vendor, vendor_names
+from conformance.catalog.loader import load_vendor, vendor_names
 
 SECTION = "mock"
 TOKEN = "bench-token"

@@ -52,7 +52,7 @@ async def _fixed_asgi(scope: Any, receive: Any, send: Any) -> None:
 def mock_app(vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any:
     """The vendor's reference mock, optionally in validating mode, holding ``ids`` at start."""
     from conformance import mock
-    from conformance.catalog import specs_dir
+    from conformance.catalog.loader import specs_dir
 
     options = mock.MockOptions(
         token=token, seed_ids=tuple(ids), validate=validate, spec_dir=specs_dir() / vendor if validate else None

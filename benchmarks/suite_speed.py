@@ -25,8 +25,8 @@ from benchmarks.options import Options
 from benchmarks.procs import BenchError, Measured, free_port, python_server_argv, run_measured, start_server
 from benchmarks.report import say
 from benchmarks.stats import Row, figure, ratio
-from conformance.catalog import load_vendor, vendor_names
-from conformance.profiles import get_profile
+from conformance.catalog.loader import load_vendor, vendor_names
+from conformance.catalog.profiles import get_profile
 
 SECTION = "suite"
 ALL = "all"

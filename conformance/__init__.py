@@ -1,8 +1,9 @@
 """conformance: contract and conformance testing of AI platforms' model-management REST APIs."""
 
-from conformance.catalog import Requirement, Vendor, all_requirements, load_vendor, vendor_names
+from conformance.catalog.loader import all_requirements, load_vendor, vendor_names
+from conformance.catalog.model import Requirement, Vendor
 from conformance.errors import ConformanceError, ExitCode, InfrastructureError, UsageError
-from conformance.targets import Target
+from conformance.target.model import Target
 
 __version__ = "0.1.0"
 

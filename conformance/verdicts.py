@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from conformance.exchanges import Exchange
+from conformance.exchange import Exchange
 
 Status = Literal["passed", "failed", "skipped", "error", "flaky"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error", "flaky")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from conformance.reports.results import RunResults
+from conformance.results import RunResults
 
 # Matched by Allure against each failed test's message, which the plugin words "[LEVEL ID] status: reason".
 CATEGORIES: list[dict[str, Any]] = [

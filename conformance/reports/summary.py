@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from conformance.reports.results import RequirementResult, RunResults
+from conformance.results import RequirementResult, RunResults
 
 if TYPE_CHECKING:
-    from conformance.gating import Gate
+    from conformance.gating.gate import Gate
 
 ORDER = ("failed", "error", "flaky", "skipped", "passed")
 

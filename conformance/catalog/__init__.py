@@ -1,0 +1,1 @@
+"""The catalog: vendors, operations and requirement rows, loaded from vendor folders and validated."""

@@ -1,0 +1,1 @@
+"""The vendor-compatibility matrix: requirements by targets of several runs."""

@@ -1,0 +1,1 @@
+"""One run: the runner, the pytest plugin and suite, live targets, parallel sessions, plans."""

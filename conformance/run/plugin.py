@@ -1,0 +1,309 @@
+"""The pytest plugin (``pytest11`` entry point): options, the per-target contexts, and result capture.
+
+``conformance run`` drives it with ``--conformance-config``; a user's own repository can drive it with
+``pytest --pyargs conformance.run.suite --conformance-vendor V --conformance-base-url URL``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.catalog.loader import load_vendor
+from conformance.catalog.model import Requirement
+from conformance.catalog.profiles import get_profile
+from conformance.checks import run_check
+from conformance.redact import Redactor
+from conformance.reports.allure import write_allure_extras
+from conformance.reports.summary import summary_markdown
+from conformance.results import RequirementResult, RunResults
+from conformance.target.context import TargetContext
+from conformance.target.model import Target, check_base_url
+from conformance.verdicts import Evidence, Verdict
+
+LAST_CHECKS = ("status_documented",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``--conformance-*`` options."""
+    group = parser.getgroup("conformance", "API conformance suite")
+    group.addoption("--conformance-config", default=None, help="run configuration JSON written by `conformance run`")
+    group.addoption("--conformance-vendor", default=None, help="vendor of a single target")
+    group.addoption("--conformance-base-url", default=None, help="base URL of that target (the spec's server URL)")
+    group.addoption("--conformance-token-env", default=None, help="environment variable holding its token")
+    group.addoption("--conformance-disposable-id", action="append", default=[], help="an id the run may delete")
+    group.addoption("--conformance-profile", default="quick", help="quick or nightly")
+    group.addoption("--conformance-seed", type=int, default=None, help="seed for reproducible generation")
+    group.addoption("--conformance-report-dir", default=None, help="where results.json and summary.md go")
+    group.addoption(
+        "--conformance-allow-destructive",
+        action="store_true",
+        help="allow creates and deletes of existing resources on the target (off by default)",
+    )
+
+
+@dataclass
+class RunConfig:
+    """What one pytest session of the suite judges."""
+
+    run_id: str
+    profile: str
+    seed: int
+    targets: list[Target]
+    report_dir: Path | None
+    requirements: list[str] | None = None
+
+
+def _config_from_options(config: pytest.Config) -> RunConfig | None:
+    path = config.getoption("--conformance-config")
+    if path:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return RunConfig(
+            run_id=data["run_id"],
+            profile=data["profile"],
+            seed=int(data["seed"]),
+            targets=[Target.from_dict(t) for t in data["targets"]],
+            report_dir=Path(data["report_dir"]) if data.get("report_dir") else None,
+            requirements=data.get("requirements"),
+        )
+    vendor = config.getoption("--conformance-vendor")
+    if not vendor:
+        return None
+    profile = load_vendor(vendor)
+    seed = config.getoption("--conformance-seed")
+    run_id = secrets.token_hex(4)
+    report = config.getoption("--conformance-report-dir")
+    return RunConfig(
+        run_id=run_id,
+        profile=config.getoption("--conformance-profile"),
+        seed=seed if seed is not None else secrets.randbits(32),
+        targets=[
+            Target(
+                name=vendor,
+                vendor=vendor,
+                base_url=check_base_url(config.getoption("--conformance-base-url") or profile.default_base_url),
+                token_env=config.getoption("--conformance-token-env") or profile.token_env,
+                disposable_ids=tuple(config.getoption("--conformance-disposable-id")),
+                allow_destructive=bool(config.getoption("--conformance-allow-destructive")),
+            )
+        ],
+        report_dir=Path(report) if report else None,
+    )
+
+
+@dataclass
+class Case:
+    """One requirement on one target: what a test of the suite judges."""
+
+    target: Target
+    requirement: Requirement
+    session: ConformanceSession
+
+    def __repr__(self) -> str:
+        """``target::requirement`` (what reports show as the test's parameter; no configuration in it)."""
+        return f"{self.target.name}::{self.requirement.id}"
+
+    def judge(self) -> None:
+        """Run the requirement's check, record the result, and end the test accordingly."""
+        ctx = self.session.context(self.target)
+        started = time.perf_counter()
+        status, message, evidence = "passed", "", Evidence()
+        try:
+            ctx.ensure_can_continue()
+            evidence = run_check(ctx, self.requirement)
+        except Verdict as verdict:
+            status, message = verdict.status, verdict.message
+            evidence = Evidence(examined=len(verdict.exchanges), exchanges=verdict.exchanges)
+        except (Exception, BaseExceptionGroup) as exc:  # a crashed check is an error result, not a lost run
+            status, message = "error", f"{type(exc).__name__}: {exc}"
+        duration = (time.perf_counter() - started) * 1000
+        message = ctx.redactor.text(message)
+        self.session.record(self, status, message, evidence, duration)
+        _allure_labels(self, status, evidence)
+        if status == "skipped":
+            pytest.skip(message)
+        if status in {"failed", "error"}:
+            pytest.fail(f"[{self.requirement.level} {self.requirement.id}] {status}: {message}", pytrace=False)
+
+
+def _allure_labels(case: Case, status: str, evidence: Evidence) -> None:
+    try:
+        import allure as allure_module
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    allure: Any = allure_module
+    requirement = case.requirement
+    allure.dynamic.label("vendor", requirement.vendor)
+    allure.dynamic.label("target", case.target.name)
+    allure.dynamic.label("operation", requirement.operation)
+    allure.dynamic.label("requirement", requirement.id)
+    allure.dynamic.parent_suite(requirement.vendor)
+    allure.dynamic.suite(case.target.name)
+    allure.dynamic.sub_suite(requirement.operation)
+    allure.dynamic.severity(
+        allure.severity_level.CRITICAL if requirement.level == "MUST" else allure.severity_level.MINOR
+    )
+    allure.dynamic.title(f"{requirement.id}: {requirement.rule}")
+    allure.dynamic.description(f"{requirement.rule}\n\nsource: {requirement.source.seed} {requirement.source.field}")
+    for exchange in evidence.exchanges[:3]:
+        allure.attach(exchange.curl(), name="request (curl)", attachment_type=allure.attachment_type.TEXT)
+        allure.attach(
+            f"HTTP {exchange.status}\n"
+            + "\n".join(f"{k}: {v}" for k, v in exchange.response_headers.items())
+            + "\n\n"
+            + exchange.response_text[:4000],
+            name="response",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+
+
+class ConformanceSession:
+    """The suite's state for one pytest session: contexts per target and collected results."""
+
+    def __init__(self, run: RunConfig) -> None:
+        self.run = run
+        self.redactor = Redactor()
+        self._contexts: dict[str, TargetContext] = {}
+        self.results = RunResults(
+            run_id=run.run_id,
+            profile=run.profile,
+            seed=run.seed,
+            started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            targets=[
+                {**t.as_dict(), "spec_version": str(load_vendor(t.vendor).spec.get("info", {}).get("version", ""))}
+                for t in run.targets
+            ],
+            tool_versions=_tool_versions(),
+        )
+
+    def cases(self) -> list[Case]:
+        """Every (target, requirement) pair, status checks last so they see every exchange."""
+        selected = set(self.run.requirements or [])
+        out: list[Case] = []
+        for target in self.run.targets:
+            rows = [r for r in load_vendor(target.vendor).requirements if not selected or r.id in selected]
+            rows.sort(key=lambda r: r.check in LAST_CHECKS)
+            out += [Case(target, r, self) for r in rows]
+        return out
+
+    def context(self, target: Target) -> TargetContext:
+        """The context of ``target``, created on first use."""
+        if target.name not in self._contexts:
+            ledger = self.run.report_dir / f"ledger-{target.name}.jsonl" if self.run.report_dir else None
+            self._contexts[target.name] = TargetContext(
+                target,
+                load_vendor(target.vendor),
+                get_profile(self.run.profile),
+                run_id=self.run.run_id,
+                seed=self.run.seed,
+                redactor=self.redactor,
+                ledger_path=ledger,
+            )
+        return self._contexts[target.name]
+
+    def record(self, case: Case, status: str, message: str, evidence: Evidence, duration: float) -> None:
+        """Keep the verdict on one case."""
+        requirement = case.requirement
+        self.results.results.append(
+            RequirementResult(
+                requirement=requirement.id,
+                level=requirement.level,
+                vendor=requirement.vendor,
+                operation=requirement.operation,
+                target=case.target.name,
+                status=status,
+                rule=requirement.rule,
+                source={"seed": requirement.source.seed, "field": requirement.source.field},
+                message=message,
+                evidence=self.redactor.data(evidence.as_dict()),
+                duration_ms=round(duration, 1),
+            )
+        )
+
+    def finish(self) -> None:
+        """Clean up every target, then write results.json and summary.md."""
+        for name, ctx in self._contexts.items():
+            for leak in ctx.cleanup():
+                reason = ctx.leak_reasons.get(leak) or "cleanup did not confirm deletion"
+                self.results.leaks.append({"target": name, "id": leak, "reason": ctx.redactor.text(reason)})
+            self.results.requests += ctx.client.request_count
+            self.results.retries += ctx.client.retry_count
+            for entry in self.results.targets:
+                if entry.get("name") == name:
+                    entry.update(ctx.stats())
+            ctx.close()
+        self.results.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        if self.run.report_dir is not None:
+            self.results.write(self.run.report_dir / "results.json")
+            (self.run.report_dir / "summary.md").write_text(summary_markdown(self.results), encoding="utf-8")
+
+
+def _tool_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for package in ("conformance", "schemathesis", "hypothesis", "pytest", "jsonschema", "httpx"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+_SESSION_KEY = pytest.StashKey[ConformanceSession]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Build the session state when the suite has something to judge."""
+    config.addinivalue_line("markers", "requirement(id): the catalog requirement a conformance test checks")
+    run = _config_from_options(config)
+    if run is not None:
+        config.stash[_SESSION_KEY] = ConformanceSession(run)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``conformance_case`` with every (target, requirement)."""
+    if "conformance_case" not in metafunc.fixturenames:
+        return
+    session = metafunc.config.stash.get(_SESSION_KEY, None)
+    cases = session.cases() if session else []
+    metafunc.parametrize(
+        "conformance_case",
+        [
+            pytest.param(c, id=f"{c.target.name}::{c.requirement.id}", marks=pytest.mark.requirement(c.requirement.id))
+            for c in cases
+        ],
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Expose requirement id and level as JUnit properties."""
+    callspec: Any = getattr(item, "callspec", None)
+    case = callspec.params.get("conformance_case") if callspec else None
+    if isinstance(case, Case):
+        item.user_properties.append(("requirement", case.requirement.id))
+        item.user_properties.append(("level", case.requirement.level))
+        item.user_properties.append(("vendor", case.requirement.vendor))
+        item.user_properties.append(("target", case.target.name))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Clean up and write the reports."""
+    state = session.config.stash.get(_SESSION_KEY, None)
+    if state is not None:
+        state.finish()
+        allure_dir = session.config.getoption("allure_report_dir", None)
+        if allure_dir:
+            write_allure_extras(Path(allure_dir), state.results, state.redactor.text)
+
+
+def conformance_session(config: pytest.Config) -> ConformanceSession | None:
+    """The suite state of a pytest config (for callers embedding the plugin)."""
+    return config.stash.get(_SESSION_KEY, None)

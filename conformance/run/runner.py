@@ -1,0 +1,320 @@
+"""One run: start the embedded mocks (or reach live targets), run the suite through pytest, and judge."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from conformance import gating, interrupts, mock
+from conformance.catalog.loader import load_vendor, vendor_names
+from conformance.catalog.profiles import get_profile
+from conformance.errors import ExitCode, InfrastructureError, UsageError
+from conformance.reports.summary import summary_markdown
+from conformance.results import RunResults, load_results
+from conformance.run import live, parallel
+from conformance.run.servers import BackgroundServer
+from conformance.target.model import Target, with_deadline, with_slots
+
+EMBEDDED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_TOKEN"
+EMBEDDED_RESTRICTED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN"
+SEEDED_IDS_PER_VENDOR = 400
+
+
+@dataclass
+class RunRequest:
+    """What to run: live targets, or (when ``targets`` is empty) the embedded mocks of ``vendors``."""
+
+    targets: list[Target] = field(default_factory=list)
+    vendors: Sequence[str] = ()
+    profile: str = "quick"
+    seed: int | None = None
+    run_id: str | None = None
+    report_root: Path = Path("reports")
+    report_dir: Path | None = None
+    faults: Sequence[str] = ()
+    delete_delay: float = 0.0
+    requirements: Sequence[str] = ()
+    baseline: Sequence[Path] = ()
+    expectations: Sequence[Path] = ()
+    fail_on: str = "must"
+    budget: float | None = None
+    jobs: int = 0
+
+
+@dataclass
+class RunOutcome:
+    """What a run concluded, and where its reports are."""
+
+    results: RunResults
+    report_dir: Path
+    exit_code: ExitCode
+    gate: gating.Gate | None = None
+
+
+def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str, list[str]]:
+    """Assign each fault name to the vendor whose mock knows it; ``UsageError`` for an unknown one."""
+    assigned: dict[str, list[str]] = {v: [] for v in vendors}
+    for fault in faults:
+        owners = [v for v in vendors if fault in mock.faults_of(v)]
+        if not owners:
+            raise UsageError(
+                f"unknown fault {fault!r} for vendors {', '.join(vendors)} (see `conformance mock --list-faults`)"
+            )
+        assigned[owners[0]].append(fault)
+    return assigned
+
+
+@contextlib.contextmanager
+def embedded_targets(
+    vendors: Sequence[str], run_id: str, *, faults: Sequence[str] = (), delete_delay: float = 0.0
+) -> Iterator[list[Target]]:
+    """Start one reference mock per vendor on a free loopback port; yield targets pointing at them."""
+    token = os.environ.get(EMBEDDED_TOKEN_ENV) or "cf-embedded-" + secrets.token_hex(12)
+    os.environ[EMBEDDED_TOKEN_ENV] = token
+    restricted = os.environ.get(EMBEDDED_RESTRICTED_TOKEN_ENV) or "cf-restricted-" + secrets.token_hex(12)
+    os.environ[EMBEDDED_RESTRICTED_TOKEN_ENV] = restricted
+    assigned = faults_by_vendor(faults, vendors)
+    servers: list[BackgroundServer] = []
+    targets: list[Target] = []
+    try:
+        for name in vendors:
+            vendor = load_vendor(name)
+            seeded = (
+                ()
+                if "create" in vendor.operations
+                else tuple(f"cf-{run_id}-seed-{i}" for i in range(SEEDED_IDS_PER_VENDOR))
+            )
+            options = mock.MockOptions(
+                token=token,
+                restricted_token=restricted,
+                faults=frozenset(assigned[name]),
+                delete_delay=delete_delay,
+                seed_ids=seeded,
+            )
+            server = BackgroundServer(mock.create_app(name, options)).start()
+            servers.append(server)
+            targets.append(
+                Target(
+                    name=f"{name}-mock",
+                    vendor=name,
+                    base_url=server.url + vendor.server_path,
+                    token_env=EMBEDDED_TOKEN_ENV,
+                    restricted_token_env=EMBEDDED_RESTRICTED_TOKEN_ENV,
+                    owned=True,
+                    disposable_ids=seeded,
+                    gone_deadline=1.0 + delete_delay * 3,  # without a delay the mock deletes before it answers
+                    max_live_resources=100_000,  # the embedded mock is ours: no cap, so faults surface as failures
+                )
+            )
+        yield targets
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def preflight(target: Target) -> None:
+    """Fail fast, with exit code 3, when a target cannot be reached at all."""
+    reason = live.preflight(target)
+    if reason is not None:
+        raise InfrastructureError(f"target {target.name}: {reason}")
+
+
+def _plugin_args() -> list[str]:
+    from importlib.metadata import entry_points
+
+    registered = any(ep.value == "conformance.run.plugin" for ep in entry_points(group="pytest11"))
+    return [] if registered else ["-p", "conformance.run.plugin"]
+
+
+def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int, report_dir: Path) -> RunResults:
+    """Run the suite's pytest session against ``targets``; returns the results it wrote."""
+    import pytest
+
+    import conformance.run.suite
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "run_id": run_id,
+        "profile": request.profile,
+        "seed": seed,
+        "report_dir": str(report_dir),
+        "targets": [t.as_dict() for t in targets],
+        "requirements": list(request.requirements) or None,
+    }
+    suite_dir = Path(conformance.run.suite.__file__).parent
+    with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
+        config_path = Path(scratch) / "run.json"
+        config_path.write_text(json.dumps(config), encoding="utf-8")
+        ini = Path(scratch) / "pytest.ini"
+        ini.write_text("[pytest]\njunit_family = xunit1\n", encoding="utf-8")
+        args = [
+            str(suite_dir),
+            *_plugin_args(),
+            "-c",
+            str(ini),
+            "--rootdir",
+            scratch,
+            "-p",
+            "no:cacheprovider",
+            "--assert=plain",  # no assert rewriting of ~340 plugin modules per run: the suite raises its own verdicts
+            "-q",
+            "--tb=short",
+            "--conformance-config",
+            str(config_path),
+            "--junitxml",
+            str(report_dir / "junit.xml"),
+            "--alluredir",
+            str(report_dir / "allure-results"),
+        ]
+        log = io.StringIO()
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            code = pytest.main(args)
+        (report_dir / "pytest.log").write_text(log.getvalue(), encoding="utf-8")
+    results_path = report_dir / "results.json"
+    if not results_path.is_file():
+        raise InfrastructureError(
+            f"the suite wrote no results (pytest exit {int(code)}); see {report_dir / 'pytest.log'}"
+        )
+    return load_results(results_path)
+
+
+def judge(results: RunResults, inputs: gating.GateInputs | None = None) -> ExitCode:
+    """The run's exit code under the gate (default ``--fail-on must``): 1 on a blocking failure, 3 on errors only."""
+    return gating.evaluate([results], inputs).exit_code
+
+
+def note_faults(results: RunResults, assigned: Mapping[str, Sequence[str]], report_dir: Path) -> None:
+    """Record in results.json the faults each embedded target carried (reports show them beside the target)."""
+    for target in results.targets:
+        target["faults"] = list(assigned.get(str(target.get("vendor")), []))
+    results.write(report_dir / "results.json")
+
+
+def new_run_id() -> str:
+    """A short, sortable, unique run id (it goes into every name the run creates)."""
+    return dt.datetime.now(dt.UTC).strftime("%m%d%H%M") + secrets.token_hex(2)
+
+
+def execute(request: RunRequest) -> RunOutcome:
+    """Run the suite as requested and write the reports."""
+    get_profile(request.profile)
+    run_id = request.run_id or new_run_id()
+    seed = request.seed if request.seed is not None else secrets.randbits(32)
+    report_dir = request.report_dir or request.report_root / run_id
+    inputs = gating.load_inputs(fail_on=request.fail_on, baseline=request.baseline, expectations=request.expectations)
+    if request.targets:
+        if request.faults:
+            raise UsageError("--fault applies to the embedded mocks only, not to a live target")
+        for target in request.targets:
+            load_vendor(target.vendor)
+        with interrupts.signal_guard():
+            results = run_targets(request.targets, request, run_id, seed, report_dir)
+    else:
+        vendors = list(request.vendors) or list(vendor_names())
+        if not vendors:
+            raise UsageError("no vendor specs found (looked in the package's specs; set CONFORMANCE_SPECS_DIR)")
+        for name in vendors:
+            load_vendor(name)
+        with (
+            interrupts.signal_guard(),
+            embedded_targets(vendors, run_id, faults=request.faults, delete_delay=request.delete_delay) as targets,
+        ):
+            results = run_targets(targets, request, run_id, seed, report_dir)
+        if request.faults:
+            note_faults(results, faults_by_vendor(request.faults, vendors), report_dir)
+    gate = finish_run(results, report_dir, inputs)
+    code = ExitCode.INTERRUPTED if interrupts.interrupted() else gate.exit_code
+    not_run = [str(t["not_run"]) for t in results.targets if t.get("not_run")]
+    if not_run and len(not_run) == len(results.targets) and code != ExitCode.INTERRUPTED:
+        raise InfrastructureError(f"{'; '.join(not_run)} (reports: {report_dir})")
+    return RunOutcome(results=results, report_dir=report_dir, exit_code=code, gate=gate)
+
+
+def run_targets(targets: Sequence[Target], request: RunRequest, run_id: str, seed: int, report_dir: Path) -> RunResults:
+    """Preflight, sweep, run the sessions (in parallel when several targets), and write complete results.json.
+
+    Always writes results.json: a target that cannot be reached, a stop request, an exhausted time budget or a
+    broken session leave ``error`` results naming the reason for every requirement not judged.
+    """
+    interrupts.reset()
+    started = time.time()
+    budgeted = [replace(t, budget=request.budget) if request.budget else t for t in targets]
+    timed = [with_deadline(t, started) for t in with_slots(budgeted)]
+    reasons: dict[str, str] = {}
+    notes: list[str] = []
+    for target in timed:
+        if not target.owned:
+            problem = live.preflight(target)
+            if problem is not None:
+                reasons[target.name] = f"target {target.name} {problem}"
+                notes.append(reasons[target.name])
+    swept: dict[str, list[dict[str, str]]] = {}
+    sweep_root = request.report_root if request.report_dir is None else report_dir.parent
+    for target in timed:
+        if target.name not in reasons:
+            swept[target.name] = live.sweep(target, sweep_root, run_id, request.profile)
+    runnable = [t for t in timed if t.name not in reasons]
+    results: RunResults | None = None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        parallel_wanted = request.jobs > 1 or (request.jobs == 0 and not all(t.owned for t in runnable))
+        if len(runnable) > 1 and parallel_wanted and not interrupts.STOP.is_set():
+            payload = {"run_id": run_id, "seed": seed, "profile": request.profile, "requirements": request.requirements}
+            deadlines = [t.deadline for t in runnable if t.deadline is not None]
+            jobs = request.jobs or len(runnable)
+            folders = parallel.run_sessions(
+                runnable, payload, report_dir, jobs=jobs, deadline=max(deadlines) if deadlines else None
+            )
+            results = parallel.merge_folders(folders, report_dir, run_id, request.profile, seed)
+        elif runnable and not interrupts.STOP.is_set():
+            results = run_suite(runnable, request, run_id, seed, report_dir)
+    except InfrastructureError as exc:
+        notes.append(str(exc))
+        for target in runnable:
+            reasons.setdefault(target.name, str(exc))
+    if results is None:
+        results = live.empty_results(run_id, request.profile, seed, timed)
+    stop = interrupts.stop_reason()
+    for target in timed:
+        if stop:
+            reasons.setdefault(target.name, stop)
+    for entry in results.targets:
+        entry["swept"] = swept.get(str(entry.get("name")), [])
+        if str(entry.get("name")) in reasons and not stop:
+            entry["not_run"] = reasons[str(entry.get("name"))]
+    notes += live.budget_notes(results)
+    if stop:
+        notes.append(f"run {stop}: cleanup ran, the checks left were not judged")
+    for target_name, outcomes in swept.items():
+        kept = [o for o in outcomes if o["outcome"] != "deleted"]
+        if outcomes:
+            notes.append(f"swept {len(outcomes) - len(kept)} leftover(s) of earlier runs on {target_name}")
+        results.leaks += [
+            {"target": target_name, "id": o["id"], "reason": f"leftover of run {o['run']}: {o['outcome']}"}
+            for o in kept
+        ]
+    live.complete(results, timed, request.requirements, reasons)
+    results.notes += [n for n in notes if n not in results.notes]
+    results.write(report_dir / "results.json")
+    return results
+
+
+def environment_token(targets: Sequence[Target], env: Mapping[str, str]) -> list[str]:
+    """The names of targets whose token variable is unset (they will be judged unauthenticated)."""
+    return [t.name for t in targets if not env.get(t.token_env)]
+
+
+def finish_run(results: RunResults, report_dir: Path, inputs: gating.GateInputs | None = None) -> gating.Gate:
+    """Judge one run and rewrite its summary.md so that it leads with regressions and the gate."""
+    gate = gating.evaluate([results], inputs)
+    (report_dir / "summary.md").write_text(summary_markdown(results, gate=gate), encoding="utf-8")
+    return gate

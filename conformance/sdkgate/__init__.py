@@ -1,0 +1,1 @@
+"""`conformance sdk-gate`: a client's traffic against the validating mock, judged."""

@@ -1,0 +1,561 @@
+"""``conformance sdk-gate``: run a client (an SDK's test suite) against the validating mock and judge its traffic.
+
+The gate starts the vendor's reference mock in validating, recording mode on a free loopback port, exports
+``CONFORMANCE_BASE_URL`` (the spec's server URL on the mock) and ``CONFORMANCE_TOKEN`` to the command, runs it,
+then judges every recorded request against the vendor's client requirements (``client-requirements.yaml``) and
+writes the same reports as ``run``: results.json, summary.md, junit.xml and allure-results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance import mock
+from conformance.catalog.loader import load_client_requirements, load_vendor, specs_dir, vendor_names
+from conformance.catalog.model import Requirement, Vendor
+from conformance.errors import ExitCode, UsageError
+from conformance.exchange import Exchange
+from conformance.redact import Redactor
+from conformance.reports.summary import console_table, summary_markdown
+from conformance.results import RequirementResult, RunResults
+from conformance.run.servers import BackgroundServer
+
+EXIT_CODES = """exit codes of sdk-gate:
+  0    the command passed and its traffic matches the contract (SHOULD findings such as accepted aliases
+       are listed but do not fail, unless --strict)
+  1    contract violations: a MUST client requirement failed (with --strict: any client requirement failed)
+  N    the command's own exit code N when it failed (128+K when killed by signal K); the reports say why
+  2    usage error: unknown vendor or fault, no command, a command that cannot be started
+  3    nothing could be judged: the command passed but sent no request to the mock, or the mock broke
+  124  the command ran longer than --timeout (it was killed)
+  130  interrupted (SIGINT)"""
+
+DEFAULT_SEEDS = ("sdk-gate-model-1", "sdk-gate-model-2", "sdk-gate-model-3")
+EXIT_TIMEOUT = 124
+MAX_EVIDENCE = 20
+
+
+@dataclass
+class GateRequest:
+    """What to gate: a vendor, the client command, and how strict the mock is."""
+
+    vendor: str
+    command: Sequence[str]
+    strict: bool = False
+    report_dir: Path | None = None
+    faults: Sequence[str] = ()
+    seed_ids: Sequence[str] = ()
+    timeout: float = 900.0
+
+
+@dataclass
+class GateOutcome:
+    """What the gate concluded, and where its reports are."""
+
+    results: RunResults
+    report_dir: Path
+    exit_code: int
+    command_exit: int
+    reasons: list[str] = field(default_factory=list)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the ``sdk-gate`` subcommand."""
+    parser = subparsers.add_parser(
+        "sdk-gate",
+        help="run a client (an SDK's tests) against the validating mock and judge its traffic",
+        description="Start the vendor's validating mock, export CONFORMANCE_BASE_URL and CONFORMANCE_TOKEN to "
+        "COMMAND, run it, then judge every request it sent (and every reply it parsed) against the contract.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--vendor", required=True, help="one of: " + ", ".join(vendor_names()))
+    parser.add_argument(
+        "--strict", action="store_true", help="reject undocumented aliases (401) and fail on SHOULD findings too"
+    )
+    parser.add_argument("--report-dir", type=Path, help="where reports go (default: reports/sdk-gate-<run-id>)")
+    parser.add_argument("--fault", action="append", default=[], help="inject a named fault into the mock")
+    parser.add_argument(
+        "--seed-id",
+        action="append",
+        default=[],
+        help=f"a resource present at start (default for delete-only vendors: {', '.join(DEFAULT_SEEDS)}; "
+        "exported as CONFORMANCE_SEED_IDS)",
+    )
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds the command may run (default 900)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG …], the client to run")
+    parser.set_defaults(handler=_cmd_sdk_gate)
+
+
+def _cmd_sdk_gate(args: argparse.Namespace) -> int:
+    """The handler of ``conformance sdk-gate``."""
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    outcome = run_gate(
+        GateRequest(
+            vendor=args.vendor,
+            command=command,
+            strict=args.strict,
+            report_dir=args.report_dir,
+            faults=args.fault,
+            seed_ids=args.seed_id,
+            timeout=args.timeout,
+        )
+    )
+    print(gate_console(outcome))
+    return outcome.exit_code
+
+
+def _mock_options(vendor: Vendor, request: GateRequest, token: str, traffic: Path) -> mock.MockOptions:
+    """The validating mock's options; a ``UsageError`` for an unknown fault."""
+    known = mock.faults_of(vendor.name)
+    unknown = sorted(set(request.faults) - known.keys())
+    if unknown:
+        raise UsageError(
+            f"unknown fault(s) {', '.join(unknown)} for vendor {vendor.name} (see `conformance mock --list-faults`)"
+        )
+    seeds = tuple(request.seed_ids) or (() if "create" in vendor.operations else DEFAULT_SEEDS)
+    return mock.MockOptions(
+        token=token,
+        faults=frozenset(request.faults),
+        seed_ids=seeds,
+        strict_auth=request.strict,
+        validate=True,
+        spec_dir=specs_dir() / vendor.name,
+        record_path=traffic,
+    )
+
+
+def run_command(command: Sequence[str], env: dict[str, str], timeout: float) -> int:
+    """Run the client; its exit code (128+K for signal K, 124 on time-out); ``UsageError`` if it cannot start."""
+    try:
+        process = subprocess.Popen(list(command), env=env, start_new_session=True)
+    except OSError as exc:
+        raise UsageError(f"cannot run {command[0]!r}: {exc.strerror or exc}") from None
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(process)
+        print(f"conformance: the command ran longer than {timeout:g} s and was killed", file=sys.stderr)
+        return EXIT_TIMEOUT
+    except KeyboardInterrupt:
+        _stop(process)
+        raise
+    return 128 - code if code < 0 else code
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the command's process group, then kill it if it lingers."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def read_traffic(path: Path) -> list[dict[str, Any]]:
+    """The records of a traffic.jsonl file (a line that is not a JSON object is skipped)."""
+    if not path.is_file():
+        return []
+    records: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def run_gate(request: GateRequest) -> GateOutcome:
+    """Serve the validating mock, run the command against it, judge the traffic and write the reports."""
+    if not request.command:
+        raise UsageError("sdk-gate needs a command to run: conformance sdk-gate --vendor V -- COMMAND [ARG …]")
+    vendor = load_vendor(request.vendor)
+    rows = load_client_requirements(vendor.name)
+    if not rows or vendor.name not in mock.vendors():
+        raise UsageError(f"vendor {vendor.name} has no client requirements or no reference mock to gate against")
+    run_id = dt.datetime.now(dt.UTC).strftime("%m%d%H%M") + secrets.token_hex(2)
+    report_dir = request.report_dir or Path("reports") / f"sdk-gate-{run_id}"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    traffic = report_dir / "traffic.jsonl"
+    traffic.unlink(missing_ok=True)
+    token = "cf-gate-" + secrets.token_hex(16)
+    options = _mock_options(vendor, request, token, traffic)
+    try:
+        app = mock.create_app(vendor.name, options)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    server = BackgroundServer(app).start()
+    base_url = server.url + vendor.server_path
+    env = {
+        **os.environ,
+        "CONFORMANCE_BASE_URL": base_url,
+        "CONFORMANCE_TOKEN": token,
+        "CONFORMANCE_MOCK_URL": server.url,
+        "CONFORMANCE_VENDOR": vendor.name,
+        "CONFORMANCE_SEED_IDS": ",".join(options.seed_ids),
+        "CONFORMANCE_STRICT": "1" if request.strict else "0",
+    }
+    try:
+        command_exit = run_command(request.command, env, request.timeout)
+    finally:
+        server.stop()
+    records = read_traffic(traffic)
+    redactor = Redactor([token])
+    results = RunResults(
+        run_id=run_id,
+        profile="sdk-gate",
+        seed=0,
+        started=started,
+        finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        targets=[
+            {
+                "name": f"{vendor.name}-sdk-gate",
+                "vendor": vendor.name,
+                "base_url": base_url,
+                "token_env": "CONFORMANCE_TOKEN",
+                "owned": True,
+                "command": [redactor.text(part) for part in request.command],
+                "command_exit": command_exit,
+                "strict": request.strict,
+                "faults": sorted(request.faults),
+                "seed_ids": list(options.seed_ids),
+                "spec_version": str(vendor.spec.get("info", {}).get("version", "")),
+            }
+        ],
+        results=[_judge(row, records, vendor, server.url, request) for row in rows],
+        tool_versions=_tool_versions(),
+        requests=len(records),
+    )
+    for result in results.results:
+        result.message = redactor.text(result.message)
+        result.evidence = redactor.data(result.evidence)
+    exit_code, reasons = decide(results, command_exit, request)
+    outcome = GateOutcome(results, report_dir, exit_code, command_exit, reasons)
+    write_reports(outcome, request)
+    return outcome
+
+
+def _relevant(row: Requirement, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records a row judges: every request for ``any``, else those of its operation role."""
+    return [r for r in records if row.operation == "any" or r.get("role") == row.operation]
+
+
+def _where(record: dict[str, Any]) -> str:
+    """``METHOD path -> status`` of a record."""
+    return f"{record.get('method')} {record.get('path')} -> {record.get('response', {}).get('status')}"
+
+
+def _exchange(record: dict[str, Any], root_url: str, note: str) -> dict[str, Any]:
+    """A recorded exchange as the evidence format of results.json (with a curl reproduction)."""
+    query = record.get("query") or ""
+    request = record.get("request") or {}
+    response = record.get("response") or {}
+    exchange = Exchange(
+        method=str(record.get("method")),
+        url=root_url + str(record.get("path")) + (f"?{query}" if query else ""),
+        request_headers=dict(request.get("headers") or {}),
+        request_body=request.get("body"),
+        status=response.get("status"),
+        response_headers=dict(response.get("headers") or {}),
+        response_text=str(response.get("body") or ""),
+        elapsed_ms=float(record.get("elapsed_ms") or 0.0),
+        truncated=bool(response.get("truncated")),
+        note=note,
+    )
+    return exchange.as_dict()
+
+
+def _fault_requirements(vendor: Vendor, faults: Sequence[str]) -> str:
+    """``fault (breaks ID, ID)`` for each injected fault."""
+    return ", ".join(f"{f} (breaks {', '.join(vendor.faults.get(f, ())) or 'no listed requirement'})" for f in faults)
+
+
+def _judge(
+    row: Requirement, records: list[dict[str, Any]], vendor: Vendor, root_url: str, request: GateRequest
+) -> RequirementResult:
+    """The verdict on one client requirement from the recorded traffic."""
+    started = time.perf_counter()
+    relevant = _relevant(row, records)
+    aspect = row.args.get("aspect")
+    problems: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for record in relevant:
+        if aspect == "replies":
+            problems += [(record, v) for v in record.get("reply_violations") or []]
+        else:
+            problems += [(record, v) for v in record.get("violations") or [] if v.get("requirement") == row.id]
+    noun = "request" if row.operation == "any" else f"{row.operation} request"
+    status, message = "passed", f"{len(relevant)} {noun}(s) examined, none breaks the rule"
+    if not relevant:
+        status, message = "skipped", f"the command sent no {noun}: nothing to judge"
+    elif problems:
+        status, message = _problem_message(row, problems, len(relevant), vendor, request)
+    evidence = {
+        "examined": len(relevant),
+        "violations": [
+            {"seq": rec.get("seq"), "request": _where(rec), **violation} for rec, violation in problems[:MAX_EVIDENCE]
+        ],
+        "exchanges": [_exchange(rec, root_url, str(v.get("message", ""))) for rec, v in _first_per_record(problems)],
+    }
+    return RequirementResult(
+        requirement=row.id,
+        level=row.level,
+        vendor=row.vendor,
+        operation=row.operation,
+        target=f"{vendor.name}-sdk-gate",
+        status=status,
+        rule=row.rule,
+        source={"seed": row.source.seed, "field": row.source.field},
+        message=message,
+        evidence=evidence,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+def _first_per_record(
+    problems: list[tuple[dict[str, Any], dict[str, Any]]], limit: int = 3
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The first problem of each of the first ``limit`` records."""
+    seen: set[Any] = set()
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for record, violation in problems:
+        if record.get("seq") not in seen and len(out) < limit:
+            seen.add(record.get("seq"))
+            out.append((record, violation))
+    return out
+
+
+def _problem_message(
+    row: Requirement,
+    problems: list[tuple[dict[str, Any], dict[str, Any]]],
+    examined: int,
+    vendor: Vendor,
+    request: GateRequest,
+) -> tuple[str, str]:
+    """Status and message of a row with problems: each distinct message once, with its value and request."""
+    records = {rec.get("seq") for rec, _ in problems}
+    distinct: list[str] = []
+    for record, violation in problems:
+        value = violation.get("value")
+        text = str(violation.get("message", ""))
+        if value is not None and repr(value) not in text and str(value) not in text:
+            text += f" (value {value!r})"
+        text += f" [{_where(record)}]"
+        if text not in distinct:
+            distinct.append(text)
+    more = f"; and {len(distinct) - 3} more" if len(distinct) > 3 else ""
+    detail = "; ".join(distinct[:3]) + more
+    if row.args.get("aspect") != "replies":
+        return "failed", f"{len(records)} of {examined} requests: {detail}"
+    if request.faults:
+        return "failed", (
+            f"{len(records)} of {examined} replies broke the contract on purpose, injected fault(s) "
+            f"{_fault_requirements(vendor, sorted(request.faults))}: {detail}"
+        )
+    return "error", f"the reference mock sent {len(records)} reply(ies) that break the contract (a mock bug): {detail}"
+
+
+def decide(results: RunResults, command_exit: int, request: GateRequest) -> tuple[int, list[str]]:
+    """The exit code (see EXIT_CODES) and the reasons for it, one sentence each."""
+    failed = results.failed()
+    must = [r for r in failed if r.level == "MUST"]
+    judged = must if not request.strict else failed
+    replies = [r for r in failed if r.requirement.endswith("-CLIENT-REPLIES-CONFORM")]
+    reasons: list[str] = []
+    if command_exit != 0:
+        if command_exit == EXIT_TIMEOUT:
+            reasons.append(f"the command ran longer than {request.timeout:g} s and was killed")
+        else:
+            reasons.append(f"the command failed with exit code {command_exit}")
+        if replies:
+            reasons.append(f"it parsed replies the mock broke on purpose: {replies[0].message}")
+        reasons += [f"{r.requirement} ({r.level}): {r.message}" for r in judged if r not in replies]
+        if not judged and not replies:
+            reasons.append("its traffic broke no client requirement: the failure is the command's own")
+        return command_exit, reasons
+    if replies:
+        reasons.append(f"the command passed although replies broke the contract: {replies[0].message}")
+    reasons += [f"{r.requirement} ({r.level}): {r.message}" for r in judged if r not in replies]
+    if judged:
+        return int(ExitCode.FAILURES), reasons
+    errors = [r for r in results.results if r.status == "error"]
+    if errors:
+        return int(ExitCode.INFRASTRUCTURE), [f"{r.requirement}: {r.message}" for r in errors]
+    if results.requests == 0:
+        return int(ExitCode.INFRASTRUCTURE), [
+            "the command passed but sent no request to the mock: does it use $CONFORMANCE_BASE_URL?"
+        ]
+    findings = [r for r in failed if r.level == "SHOULD"]
+    if findings:
+        reasons.append(f"{len(findings)} SHOULD finding(s), allowed without --strict")
+    return int(ExitCode.CONFORMANT), reasons
+
+
+def gate_console(outcome: GateOutcome) -> str:
+    """What the gate prints after the command: verdict, table, findings, reasons, where the reports are."""
+    results = outcome.results
+    target = results.targets[0]
+    command = " ".join(target["command"])
+    lines = [
+        f"sdk-gate {target['vendor']}: `{command}` exited {outcome.command_exit}; {results.requests} request(s) "
+        f"recorded; strict: {'yes' if target['strict'] else 'no'}; faults: {', '.join(target['faults']) or 'none'}",
+        console_table(results),
+    ]
+    lines += [f"  why: {reason}" for reason in outcome.reasons]
+    lines.append(f"reports: {outcome.report_dir}  exit {outcome.exit_code}")
+    return "\n".join(lines)
+
+
+def write_reports(outcome: GateOutcome, request: GateRequest) -> None:
+    """results.json, summary.md, junit.xml and allure-results/ in the report directory."""
+    report_dir = outcome.report_dir
+    outcome.results.write(report_dir / "results.json")
+    (report_dir / "summary.md").write_text(gate_summary(outcome), encoding="utf-8")
+    write_junit(outcome, report_dir / "junit.xml")
+    write_allure(outcome, report_dir / "allure-results")
+
+
+def gate_summary(outcome: GateOutcome) -> str:
+    """summary.md: the gate's verdict and reasons, then the run summary of the client requirements."""
+    target = outcome.results.targets[0]
+    verdict = "PASS" if outcome.exit_code == 0 else "FAIL"
+    lines = [
+        f"# SDK gate {target['vendor']}: {verdict} (exit {outcome.exit_code})",
+        "",
+        f"- command: `{' '.join(target['command'])}` exited {outcome.command_exit}",
+        f"- strict: {'yes' if target['strict'] else 'no'}; faults: {', '.join(target['faults']) or 'none'}; "
+        f"{outcome.results.requests} request(s) recorded in `traffic.jsonl`",
+    ]
+    lines += [f"- why: {reason}" for reason in outcome.reasons]
+    findings = [r for r in outcome.results.failed() if r.level == "SHOULD"]
+    if findings:
+        lines += ["", "## Undocumented but accepted, and other SHOULD findings", ""]
+        lines += [f"- `{r.requirement}`: {r.message}" for r in findings]
+    return "\n".join(lines) + "\n\n" + summary_markdown(outcome.results)
+
+
+def write_junit(outcome: GateOutcome, path: Path) -> None:
+    """junit.xml: one testcase per client requirement, with its id and level as properties."""
+    results = outcome.results
+    target = results.targets[0]
+    counts = results.counts()
+    suite_name = f"sdk-gate.{target['vendor']}"
+    attributes = {
+        "name": suite_name,
+        "tests": str(len(results.results)),
+        "failures": str(counts.get("failed", 0)),
+        "errors": str(counts.get("error", 0)),
+        "skipped": str(counts.get("skipped", 0)),
+        "time": f"{sum(r.duration_ms for r in results.results) / 1000:.3f}",
+        "timestamp": results.started,
+    }
+    root = ET.Element("testsuites", {k: v for k, v in attributes.items() if k != "timestamp"})
+    suite = ET.SubElement(root, "testsuite", attributes)
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("command", " ".join(target["command"])),
+        ("command_exit", str(outcome.command_exit)),
+        ("gate_exit", str(outcome.exit_code)),
+        ("strict", str(target["strict"]).lower()),
+        ("faults", ",".join(target["faults"])),
+    ):
+        ET.SubElement(properties, "property", {"name": name, "value": value})
+    for result in results.results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": suite_name, "name": result.requirement, "time": f"{result.duration_ms / 1000:.3f}"},
+        )
+        case_properties = ET.SubElement(case, "properties")
+        for name, value in (
+            ("requirement", result.requirement),
+            ("level", result.level),
+            ("vendor", result.vendor),
+            ("target", result.target),
+            ("operation", result.operation),
+        ):
+            ET.SubElement(case_properties, "property", {"name": name, "value": value})
+        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(result.status)
+        if tag is not None:
+            element = ET.SubElement(case, tag, {"message": f"[{result.level} {result.requirement}] {result.message}"})
+            if tag != "skipped":
+                element.text = f"{result.rule}\n\n{result.message}\n\nsource: {result.source.get('seed')} " + str(
+                    result.source.get("field")
+                )
+    ET.indent(root)
+    path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def write_allure(outcome: GateOutcome, folder: Path) -> None:
+    """allure-results/: one result JSON per client requirement (labels vendor/target/operation/requirement/severity)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    results = outcome.results
+    stop = int(time.time() * 1000)
+    for result in results.results:
+        result_id = str(uuid.uuid4())
+        attachment = f"{uuid.uuid4()}-attachment.json"
+        (folder / attachment).write_text(json.dumps(result.evidence, indent=2, ensure_ascii=False), encoding="utf-8")
+        status = {"passed": "passed", "failed": "failed", "skipped": "skipped"}.get(result.status, "broken")
+        data = {
+            "uuid": result_id,
+            "historyId": f"sdk-gate:{result.target}:{result.requirement}",
+            "testCaseId": f"sdk-gate:{result.requirement}",
+            "fullName": f"sdk-gate.{result.vendor}.{result.requirement}",
+            "name": f"{result.requirement}: {result.rule}",
+            "description": f"{result.rule}\n\nsource: {result.source.get('seed')} {result.source.get('field')}",
+            "status": status,
+            "statusDetails": {"message": result.message} if result.status != "passed" else {},
+            "stage": "finished",
+            "start": stop - int(result.duration_ms),
+            "stop": stop,
+            "labels": [
+                {"name": "vendor", "value": result.vendor},
+                {"name": "target", "value": result.target},
+                {"name": "operation", "value": result.operation},
+                {"name": "requirement", "value": result.requirement},
+                {"name": "severity", "value": "critical" if result.level == "MUST" else "minor"},
+                {"name": "suite", "value": f"sdk-gate {result.vendor}"},
+                {"name": "framework", "value": "conformance sdk-gate"},
+            ],
+            "parameters": [{"name": "command exit", "value": str(outcome.command_exit)}],
+            "attachments": [{"name": "evidence", "source": attachment, "type": "application/json"}],
+            "steps": [],
+            "links": [],
+        }
+        (folder / f"{result_id}-result.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _tool_versions() -> dict[str, str]:
+    """Versions of the packages that judged the traffic."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for package in ("conformance", "jsonschema", "jsonschema-rs", "uvicorn", "httpx"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out

@@ -1,0 +1,1 @@
+"""One target under test: configuration, the recording HTTP client, safety, the ledger."""

@@ -1,0 +1,450 @@
+"""One target under test: its recording client, credentials, the resources the run owns, and cached probes.
+
+Safety on live systems lives here. Every request goes through ``TargetContext._before_send``: a DELETE is only
+sent to a resource the run created (recorded in the ledger before the create is sent), an id the configuration
+declared disposable, or an id that cannot exist (``absent_id``: the run prefix, a reserved word, a random part);
+writes need ``allow_destructive``; at most ``max_live_resources`` resources of the run exist at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from conformance import interrupts
+from conformance.catalog.model import Operation, Vendor
+from conformance.catalog.openapi import SpecSchemas, spec_schemas
+from conformance.catalog.profiles import Profile
+from conformance.exchange import Exchange
+from conformance.redact import Redactor
+from conformance.target.http import (
+    RecordingClient,
+    RequestBudgetExceeded,
+    RetriesExhausted,
+    RunStopped,
+    Settle,
+    TimeBudgetExceeded,
+)
+from conformance.target.ledger import OWNED_ORIGINS, Ledger
+from conformance.target.model import Target
+from conformance.verdicts import CheckErrored, CheckSkipped
+
+T = TypeVar("T")
+ABSENT_MARK = "absent"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PROTECTED_NEWEST = 2
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A regex matching a path template, with its (single) parameter captured as ``id``."""
+    pattern = re.sub(r"\\\{[^}]+\\\}", "(?P<id>[^/]+)", re.escape(template))
+    return re.compile("^" + pattern + "/?$")
+
+
+class TargetContext:
+    """Everything a check needs about one target, shared by the checks of a run."""
+
+    def __init__(
+        self,
+        target: Target,
+        vendor: Vendor,
+        profile: Profile,
+        *,
+        run_id: str,
+        seed: int,
+        redactor: Redactor,
+        ledger_path: Path | None = None,
+        resume: bool = False,
+    ) -> None:
+        self.target = target
+        self.vendor = vendor
+        self.profile = profile
+        self.run_id = run_id
+        self.seed = seed
+        self.redactor = redactor
+        self.token = target.token()
+        redactor.add(self.token)
+        restricted = target.restricted_token()
+        if restricted:
+            redactor.add(restricted)
+        self.client = RecordingClient(
+            target.base_url,
+            redactor=redactor,
+            timeout=target.timeout,
+            max_requests=target.max_requests,
+            verify=target.ssl_verify(),
+            extra_headers=target.extra_headers,
+            max_body_bytes=target.max_body_bytes,
+            max_retries=target.max_retries,
+            retry_max_wait=target.retry_max_wait,
+            rate_limit=target.rate_limit,
+            deadline=target.suite_deadline,
+            trust_env=target.trust_env,
+            stop=interrupts.STOP,
+            before_send=self._before_send,
+        )
+        self.schemas: SpecSchemas = spec_schemas(vendor.spec)
+        if resume and ledger_path is not None:
+            self.ledger = Ledger.load(ledger_path)
+        else:
+            self.ledger = Ledger(ledger_path, {"run_id": run_id, "target": target.as_dict()})
+            self.ledger.open()
+        self._disposable = [] if resume else list(target.disposable_ids)
+        for resource_id in self._disposable:
+            self.ledger.add(resource_id, "disposable")
+        self._absent: set[str] = set()
+        self._probes: dict[str, Any] = {}
+        self._counter = 0
+        self._lock = threading.Lock()
+        self.leak_reasons: dict[str, str] = {}
+        self.peak_live = 0
+        self._patterns = {role: _template_pattern(op.path) for role, op in vendor.operations.items()}
+
+    # names -----------------------------------------------------------------
+    @property
+    def name_prefix(self) -> str:
+        """The run-unique prefix of every name the run creates."""
+        return f"{self.target.name_prefix}-{self.run_id}{self.target.slot}-"
+
+    def unique_suffix(self) -> str:
+        """A short token, unique within the run."""
+        with self._lock:
+            self._counter += 1
+            return f"{self._counter:x}{secrets.token_hex(2)}"
+
+    def absent_id(self) -> str:
+        """An id that cannot exist: the run prefix, a reserved word and a random part (remembered: DELETE-able)."""
+        resource_id = f"{self.name_prefix}{ABSENT_MARK}-{secrets.token_hex(6)}"
+        with self._lock:
+            self._absent.add(resource_id)
+        return resource_id
+
+    # requests --------------------------------------------------------------
+    def auth_headers(self, *, token: str | None = None, scheme: str | None = None) -> dict[str, str]:
+        """The documented credential header, optionally with another token or scheme."""
+        auth = self.vendor.auth
+        value = f"{scheme if scheme is not None else auth.scheme} {token if token is not None else self.token}"
+        return {auth.header: value.strip()}
+
+    def has_operation(self, role: str) -> bool:
+        """Whether the vendor documents an operation for ``role``."""
+        return role in self.vendor.operations
+
+    def operation(self, role: str) -> Operation:
+        """The vendor's operation for ``role``, or skip the check when there is none."""
+        if role not in self.vendor.operations:
+            raise CheckSkipped(f"{self.vendor.title} documents no {role} operation")
+        return self.vendor.operations[role]
+
+    def call(
+        self,
+        role: str,
+        *,
+        resource_id: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+        note: str = "",
+    ) -> Exchange:
+        """Send the ``role`` operation; a transport error, an exhausted budget or retry becomes a ``CheckErrored``."""
+        op = self.operation(role)
+        if op.method == "DELETE" and resource_id is not None:
+            self.guard_delete(resource_id)
+        send_headers = dict(self.auth_headers()) if authenticated else {}
+        send_headers.update(headers or {})
+        path = op.url_path(self.vendor.server_path, resource_id)
+        exchange = self.send(op.method, path, headers=send_headers, json_body=body, note=note)
+        if exchange.transport_error:
+            raise CheckErrored(f"target unreachable: {exchange.transport_error}", [exchange])
+        return exchange
+
+    def send(
+        self, method: str, path: str, *, headers: dict[str, str], json_body: Any = None, note: str = ""
+    ) -> Exchange:
+        """``client.send`` with the run's limits turned into ``CheckErrored`` verdicts."""
+        try:
+            return self.client.send(method, path, headers=headers, json_body=json_body, note=note)
+        except RetriesExhausted as exc:
+            raise CheckErrored(str(exc), [exc.exchange]) from None
+        except TimeBudgetExceeded:
+            raise CheckErrored(
+                f"not judged: the time budget of {self.target.budget or 0:g}s was exhausted (target {self.target.name})"
+            ) from None
+        except RequestBudgetExceeded as exc:
+            raise CheckErrored(f"not judged: {exc} (target {self.target.name})") from None
+        except RunStopped:
+            raise CheckErrored(f"not judged: {interrupts.stop_reason() or 'the run was stopped'}") from None
+
+    def ensure_can_continue(self) -> None:
+        """Refuse to start a check once the run was stopped or this target's time or request budget is spent."""
+        if interrupts.STOP.is_set():
+            raise CheckErrored(f"not judged: {interrupts.stop_reason() or 'the run was stopped'}")
+        left = self.client.remaining()
+        if self.client.budget_exhausted or (left is not None and left <= 0.05):
+            self.client.budget_exhausted = True
+            raise CheckErrored(
+                f"not judged: the time budget of {self.target.budget or 0:g}s was exhausted (target {self.target.name})"
+            )
+        if self.client.request_count >= self.client.max_requests:
+            raise CheckErrored(f"not judged: request budget of {self.client.max_requests} exhausted")
+
+    def guard_delete(self, resource_id: str) -> None:
+        """Refuse a DELETE of anything the run neither created, was given, nor made up as absent."""
+        if self.ledger.owns(resource_id) or resource_id in self.ledger.known or resource_id in self._absent:
+            return
+        raise CheckErrored(
+            f"refusing to DELETE {resource_id!r}: not created by this run, not declared disposable, "
+            "and not an id generated to be absent"
+        )
+
+    def _refuse_destructive(self, what: str) -> None:
+        if not self.target.allow_destructive:
+            raise CheckSkipped(
+                f"needs {what}, a destructive call, and target {self.target.name} does not allow them "
+                "(set allow_destructive = true for it in the configuration, or pass --allow-destructive)"
+            )
+
+    def _match(self, role: str, method: str, path: str) -> re.Match[str] | None:
+        op = self.vendor.operations.get(role)
+        if op is None or op.method != method:
+            return None
+        return self._patterns[role].match(urlsplit(path).path)
+
+    def _before_send(self, method: str, path: str, body: bytes | None) -> Settle | None:
+        """Enforce the safety rules on every request the client sends (checks, fuzzing, cleanup alike)."""
+        if method.upper() in SAFE_METHODS:
+            return None
+        if method.upper() == "DELETE":
+            match = self._match("delete", "DELETE", path)
+            if match is None or "id" not in match.groupdict():
+                raise CheckErrored(f"refusing DELETE {path}: it names no resource the run may delete")
+            resource_id = unquote(match.group("id"))
+            self.guard_delete(resource_id)
+            if resource_id not in self._absent and self.ledger.live.get(resource_id) not in OWNED_ORIGINS:
+                self._refuse_destructive(f"DELETE of {resource_id!r}")
+            return None
+        self._refuse_destructive(f"{method} {path}")
+        created = self._created_id(method, path, body)
+        if created is None or self.ledger.owns(created):
+            return None
+        self._make_room()
+        self.ledger.add(created, "uncertain")
+        self.peak_live = max(self.peak_live, len(self.ledger.owned()))
+
+        def settle(exchange: Exchange | None, sent: bool) -> None:
+            status = exchange.status if exchange is not None else None
+            if not sent:
+                self.ledger.remove(created, "not created (never sent)")
+            if status is None:
+                return
+            if 200 <= status < 300:
+                self.ledger.add(created, "created")
+            elif status < 500 or status == 503:
+                self.ledger.remove(created, f"not created (answered {status})")
+
+        return settle
+
+    def _created_id(self, method: str, path: str, body: bytes | None) -> str | None:
+        if self._match("create", method.upper(), path) is None or body is None:
+            return None
+        try:
+            return self.id_of_body(json.loads(body))
+        except ValueError:
+            return None
+
+    def id_of_body(self, body: Any) -> str | None:
+        """The resource id inside a create body (the catalog's ``id_field``)."""
+        if "create" not in self.vendor.operations or not isinstance(body, dict):
+            return None
+        node: Any = body
+        for part in (self.vendor.operations["create"].id_field or "").split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, str) else None
+
+    # resources -------------------------------------------------------------
+    def _make_room(self) -> None:
+        """Keep at most ``max_live_resources`` of the run's resources: delete the oldest (never the newest two)."""
+        owned = self.ledger.owned()
+        cap = self.target.max_live_resources
+        if len(owned) < cap:
+            return
+        evictable = owned[: max(0, len(owned) - PROTECTED_NEWEST)]
+        for resource_id in evictable[: len(owned) - cap + 1]:
+            self._delete_until_gone(resource_id, "evicted: resource cap")
+        if len(self.ledger.owned()) >= cap:
+            raise CheckErrored(
+                f"resource cap: {len(self.ledger.owned())} resources of this run exist on {self.target.name} "
+                f"(max_live_resources = {cap}) and none could be deleted in time"
+            )
+
+    def _delete_until_gone(self, resource_id: str, note: str) -> bool:
+        try:
+            first = self.call("delete", resource_id=resource_id, note=note)
+        except CheckErrored:
+            return False
+        if first.status is not None and 400 <= first.status < 500:
+            self.ledger.remove(resource_id, f"{note}: answered {first.status}")
+            return True
+        if first.status is None or first.status >= 300:
+            return False
+        try:
+            gone, _polls = self.wait_until_gone(resource_id)
+        except CheckErrored:
+            return False
+        return gone
+
+    def disposable_left(self) -> int:
+        """How many declared disposable ids are still unused."""
+        return len(self._disposable)
+
+    def take_disposable(self) -> str:
+        """A disposable id given by the configuration, or skip when none is left."""
+        self._refuse_destructive("a disposable resource to DELETE")
+        with self._lock:
+            if not self._disposable:
+                raise CheckSkipped("no disposable resource id left: declare more with --disposable-id")
+            return self._disposable.pop(0)
+
+    def new_resource(self, make_body: Callable[[str], Any]) -> tuple[str, Exchange | None]:
+        """A resource the run may delete: created by the run when the vendor can create, else a disposable id."""
+        if not self.has_operation("create"):
+            return self.take_disposable(), None
+        name = self.name_prefix + self.unique_suffix()
+        exchange = self.call("create", body=make_body(name), note="setup: create a resource to work on")
+        if exchange.status != 200:
+            raise CheckErrored(f"could not create a resource to work on: {exchange.summary()}", [exchange])
+        return name, exchange
+
+    def wait_until_gone(self, resource_id: str, *, deadline: float | None = None) -> tuple[bool, list[Exchange]]:
+        """Poll a second DELETE until it answers 404 (or another 4xx), within the gone deadline."""
+        limit = time.monotonic() + (self.target.gone_deadline if deadline is None else deadline)
+        seen: list[Exchange] = []
+        pause = 0.05
+        while True:
+            exchange = self.call("delete", resource_id=resource_id, note="poll: is the deleted resource gone?")
+            seen.append(exchange)
+            if exchange.status is not None and 400 <= exchange.status < 500:
+                self.ledger.remove(resource_id)
+                return True, seen
+            if time.monotonic() + pause > limit:
+                return False, seen
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    # probes ----------------------------------------------------------------
+    def probe(self, key: str, run: Callable[[], T]) -> T:
+        """Run ``run`` once per context; later calls reuse its result (or re-raise its verdict)."""
+        with self._lock:
+            if key in self._probes:
+                cached = self._probes[key]
+                if isinstance(cached, BaseException):
+                    raise cached
+                return cached  # type: ignore[no-any-return]
+        try:
+            value = run()
+        except (CheckErrored, CheckSkipped) as verdict:
+            with self._lock:
+                self._probes[key] = verdict
+            raise
+        with self._lock:
+            self._probes[key] = value
+        return value
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Nothing yet: a hook for per-check timing."""
+        yield
+
+    # cleanup ---------------------------------------------------------------
+    def cleanup(self) -> list[str]:
+        """Delete every resource the run created (or may have created), then poll them all to one shared deadline.
+
+        Runs even after a stop request, within the run's final deadline. Returns the ids that could not be
+        confirmed gone (leaks); ``leak_reasons`` says why for each.
+        """
+        self.client.winding_down(self.target.deadline)
+        pending: list[str] = []
+        leaks: dict[str, str] = {}
+        for resource_id in self.ledger.owned():
+            try:
+                exchange = self.call("delete", resource_id=resource_id, note="cleanup")
+            except Exception as exc:
+                leaks[resource_id] = _reason(exc)
+                continue
+            if exchange.status is not None and 400 <= exchange.status < 500 and exchange.status not in {401, 403}:
+                self.ledger.remove(resource_id, f"cleanup: answered {exchange.status}")
+            elif exchange.status is not None and exchange.status < 300:
+                pending.append(resource_id)
+            else:
+                leaks[resource_id] = f"cleanup DELETE answered {exchange.status}"
+        limit = time.monotonic() + self.target.gone_deadline
+        pause = 0.05
+        while pending:
+            still: list[str] = []
+            for resource_id in pending:
+                try:
+                    exchange = self.call("delete", resource_id=resource_id, note="cleanup: poll until gone")
+                except Exception as exc:
+                    leaks[resource_id] = _reason(exc)
+                    continue
+                if exchange.status is not None and 400 <= exchange.status < 500:
+                    self.ledger.remove(resource_id, "cleanup: gone")
+                else:
+                    still.append(resource_id)
+            pending = still
+            left = self.client.remaining()
+            if not pending or time.monotonic() + pause > limit or (left is not None and left < pause):
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        for resource_id in pending:
+            leaks[resource_id] = f"still present {self.target.gone_deadline:g}s after its DELETE"
+        self.leak_reasons.update(leaks)
+        return list(leaks)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the run on this target, for the report."""
+        return {
+            "requests": self.client.request_count,
+            "retries": self.client.retry_count,
+            "retry_statuses": dict(self.client.retry_statuses),
+            "time_budget_exhausted": self.client.budget_exhausted,
+            "peak_live_resources": self.peak_live,
+        }
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.client.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = exc.message if isinstance(exc, CheckErrored) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:200]
+
+
+# --------------------------------------------------------------------------- leftovers of earlier runs
+
+
+def retry_cleanup(
+    path: Path, target: Target, vendor: Vendor, profile: Profile, run_id: str, redactor: Redactor
+) -> tuple[list[str], dict[str, str]]:
+    """Delete what an earlier run's ledger still owns, appending to that ledger; (deleted ids, leaks with reasons)."""
+    ctx = TargetContext(
+        target, vendor, profile, run_id=run_id, seed=0, redactor=redactor, ledger_path=path, resume=True
+    )
+    try:
+        before = ctx.ledger.owned()
+        leaks = ctx.cleanup()
+        return [i for i in before if i not in leaks], {i: ctx.leak_reasons.get(i, "") for i in leaks}
+    finally:
+        ctx.close()

@@ -1,0 +1,220 @@
+"""Reports end to end: two real runs of the embedded default (the second with a fault), the matrix, Allure extras,
+and the promise that no token value reaches anything under the report directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conformance.reports.allure import CATEGORIES
+from conformance.reports.matrix.html import matrix_html
+from conformance.reports.matrix.model import build_matrix, matrix_markdown
+from conformance.results import RequirementResult, RunResults, load_results
+
+TOKEN = "tok-KNOWN-7f3a9c1e5b2d"
+RESTRICTED = "tok-RESTRICTED-04d8e6a2"
+FAULT_REQUIREMENT = "BLX-CREATE-DUPLICATE-409"
+
+
+def conformance(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a subprocess with known embedded tokens."""
+    env = {**os.environ, "CONFORMANCE_EMBEDDED_TOKEN": TOKEN, "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN": RESTRICTED}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True, env=env, timeout=240
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """reports/base (faithful), reports/faulty (create-no-409, judged against base) and reports/matrix."""
+    root = tmp_path_factory.mktemp("reports")
+    base = conformance("run", "--seed", "11", "--report-dir", root / "base")
+    assert base.returncode == 0, base.stdout + base.stderr
+    faulty = conformance(
+        "run", "--seed", "11", "--fault", "create-no-409", "--baseline", root / "base" / "results.json",
+        "--report-dir", root / "faulty",
+    )  # fmt: skip
+    assert faulty.returncode == 1, faulty.stdout + faulty.stderr
+    assert f"REGRESSION MUST {FAULT_REQUIREMENT} on blaxel-mock (was passed, now failed)" in faulty.stdout
+    report = conformance("report", root / "base", root / "faulty", "--out", root / "matrix")
+    assert report.returncode == 1, report.stdout + report.stderr
+    return root
+
+
+def test_summary_first_lines_name_the_regression_and_its_reproduction(runs: Path) -> None:
+    lines = (runs / "faulty" / "summary.md").read_text(encoding="utf-8").splitlines()
+    base_id = load_results(runs / "base").run_id
+    assert lines[0].startswith("# Conformance run ") and ": FAIL — " in lines[0]
+    assert lines[2] == f"## Regressions since run `{base_id}`"
+    assert lines[4].startswith(f"- **new failure MUST `{FAULT_REQUIREMENT}`** on blaxel-mock (was passed): ")
+    assert re.fullmatch(r"  - reproduce: `curl -sS -X POST http://127\.0\.0\.1:\d+/v0/models .*`", lines[5])
+    assert "Authorization: Bearer [REDACTED]" in lines[5]
+
+
+def test_faulty_run_records_its_fault(runs: Path) -> None:
+    targets = {t["name"]: t for t in load_results(runs / "faulty").targets}
+    assert targets["blaxel-mock"]["faults"] == ["create-no-409"]
+    assert targets["oxen-mock"]["faults"] == []
+
+
+def test_no_token_value_anywhere_under_the_reports(runs: Path) -> None:
+    files = [p for p in runs.rglob("*") if p.is_file()]
+    assert len(files) > 50  # results, junit, summary, ledgers, logs, allure results and attachments, matrix
+    for path in files:
+        data = path.read_bytes()
+        for secret in (TOKEN, RESTRICTED):
+            assert secret.encode() not in data, f"{secret} leaked into {path}"
+    # the check can fail: credentials were sent, and what was written shows them redacted
+    attachments = "".join(p.read_text(encoding="utf-8") for p in (runs / "faulty" / "allure-results").glob("*.txt"))
+    assert "Authorization: Bearer [REDACTED]" in attachments
+    assert "Bearer [REDACTED]" in (runs / "matrix" / "matrix.html").read_text(encoding="utf-8")
+
+
+def test_junit_carries_requirement_id_and_level(runs: Path) -> None:
+    tree = ET.parse(runs / "faulty" / "junit.xml")
+    failed = [case for case in tree.iter("testcase") if case.find("failure") is not None]
+    props = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in failed]
+    assert {
+        "requirement": FAULT_REQUIREMENT,
+        "level": "MUST",
+        "vendor": "blaxel",
+        "target": "blaxel-mock",
+    }.items() <= next(p for p in props if p.get("requirement") == FAULT_REQUIREMENT).items()
+
+
+def test_allure_results_have_environment_categories_and_labels(runs: Path) -> None:
+    allure = runs / "faulty" / "allure-results"
+    env = dict(
+        line.split("=", 1) for line in (allure / "environment.properties").read_text(encoding="utf-8").splitlines()
+    )
+    results = load_results(runs / "faulty")
+    assert env["seed"] == "11" and env["run_id"] == results.run_id
+    assert env["spec.blaxel"] == "0.0.1" and env["tool.pytest"]
+    assert env["target.blaxel-mock"].startswith("blaxel http://127.0.0.1:")
+    assert json.loads((allure / "categories.json").read_text(encoding="utf-8")) == CATEGORIES
+    case = next(
+        data
+        for p in allure.glob("*-result.json")
+        if {"name": "requirement", "value": FAULT_REQUIREMENT} in (data := json.loads(p.read_text()))["labels"]
+    )
+    labels = {(label["name"], label["value"]) for label in case["labels"]}
+    assert {
+        ("vendor", "blaxel"),
+        ("target", "blaxel-mock"),
+        ("operation", "create"),
+        ("severity", "critical"),
+    } <= labels
+    assert {("parentSuite", "blaxel"), ("suite", "blaxel-mock"), ("subSuite", "create")} <= labels
+    assert case["parameters"] == [{"name": "conformance_case", "value": f"blaxel-mock::{FAULT_REQUIREMENT}"}]
+
+
+def test_categories_separate_conformance_failures_from_target_errors() -> None:
+    def category(message: str) -> str:
+        return str(next(c["name"] for c in CATEGORIES if re.fullmatch(c.get("messageRegex", "(?s).*"), message)))
+
+    assert category("Failed: [MUST BLX-A-B] failed: answered 200") == "Conformance failures: MUST"
+    assert category("Failed: [SHOULD BLX-A-B] failed: x\ny") == "Conformance failures: SHOULD"
+    assert category("Failed: [MUST BLX-A-B] error: ConnectTimeout") == "Target or run errors (not judged)"
+
+
+def test_matrix_files_of_two_runs(runs: Path) -> None:
+    data = json.loads((runs / "matrix" / "matrix.json").read_text(encoding="utf-8"))
+    assert data["format"] == "conformance-matrix" and data["version"] == 1
+    blaxel = [c for c in data["columns"] if c["vendor"] == "blaxel"]
+    assert len(blaxel) == 2 and all(" · " in c["label"] for c in blaxel)
+    assert [s["requirement"] for s in data["single_target_failures"]].count(FAULT_REQUIREMENT) == 1
+    assert data["gate"]["verdict"] == "FAIL"
+    markdown = (runs / "matrix" / "matrix.md").read_text(encoding="utf-8")
+    assert f"fails only on blaxel-mock · {load_results(runs / 'faulty').run_id}" in markdown
+    assert (runs / "matrix" / "summary.md").read_text(encoding="utf-8").startswith("# Conformance report of 2 run(s)")
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("CONFORMANCE_ALLURE") or shutil.which("allure")) or not shutil.which("java"),
+    reason="Allure commandline absent: `tox -e allure` installs the npm package allure-commandline (needs Java 17+), "
+    "or set CONFORMANCE_ALLURE to an `allure` executable",
+)
+def test_allure_renders_the_html_report_offline(runs: Path, tmp_path: Path) -> None:
+    allure = os.environ.get("CONFORMANCE_ALLURE") or shutil.which("allure") or "allure"
+    out = tmp_path / "allure-report"
+    done = subprocess.run(
+        [allure, "generate", "--clean", "-o", str(out), str(runs / "faulty" / "allure-results")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "index.html").is_file()
+    categories = json.loads((out / "data" / "categories.json").read_text(encoding="utf-8"))
+    must = next(c for c in categories["children"] if c["name"] == "Conformance failures: MUST")
+    assert any(FAULT_REQUIREMENT in child["name"] for child in must["children"])
+    environment = json.loads((out / "widgets" / "environment.json").read_text(encoding="utf-8"))
+    assert {"name": "seed", "values": ["11"]} in environment
+
+
+def _result(requirement: str, status: str, target: str, message: str = "", level: str = "MUST") -> RequirementResult:
+    return RequirementResult(
+        requirement=requirement,
+        level=level,
+        vendor="blaxel",
+        operation="delete",
+        target=target,
+        status=status,
+        rule="a <rule> & more",
+        source={"seed": "s", "field": "f"},
+        message=message,
+        evidence={
+            "examined": 1,
+            "exchanges": [
+                {
+                    "request": {"method": "DELETE", "url": "http://x/v0/models/a", "headers": {}, "body": None},
+                    "response": {"status": 404, "headers": {}, "body": '{"error": "gone", "code": 404}'},
+                    "curl": "curl -sS -X DELETE http://x/v0/models/a",
+                }
+            ],
+        },
+    )
+
+
+def _run(run_id: str, target: str, *results: RequirementResult) -> tuple[Path, RunResults]:
+    return Path(f"reports/{run_id}"), RunResults(
+        run_id=run_id,
+        profile="quick",
+        seed=1,
+        started="2026-01-01T00:00:00+00:00",
+        targets=[{"name": target, "vendor": "blaxel"}],
+        results=list(results),
+    )
+
+
+def test_matrix_scores_labels_single_target_failures_and_escaping() -> None:
+    runs = [
+        _run("r1", "prod", _result("BLX-A-1", "passed", "prod"), _result("BLX-A-2", "skipped", "prod")),
+        _run("r2", "prod", _result("BLX-A-1", "failed", "prod", "<script>x</script>"),
+             _result("BLX-A-2", "passed", "prod")),
+        _run("r3", "staging", _result("BLX-A-1", "passed", "staging"), _result("BLX-A-2", "error", "staging")),
+    ]  # fmt: skip
+    matrix = build_matrix(runs)
+    assert [c.label for c in matrix.columns] == ["prod · r1", "prod · r2", "staging"]
+    assert [c.score("MUST") for c in matrix.columns] == ["1/1", "1/2", "1/2"]
+    assert [(row.requirement, col.label) for row, col in matrix.single_target_failures()] == [("BLX-A-1", "prod · r2")]
+    page = matrix_html(matrix)
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "a &lt;rule&gt; &amp; more" in page
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page), "the page must not load anything"
+    assert "@import" not in page and "@media print" in page and 'name="viewport"' in page
+    for cell in ("ev-0-BLX-A-1", "ev-1-BLX-A-1", "ev-2-BLX-A-2"):
+        assert f'href="#{cell}"' in page and f'id="{cell}"' in page
+    observed = matrix.semantics["blaxel"]["error shape"]["observed"]
+    assert observed[0]["text"] == "{error, code} on HTTP 404" and observed[0]["everywhere"]
+    assert "| `BLX-A-1` | MUST | [pass](matrix.html#ev-0-BLX-A-1) | [FAIL](matrix.html#ev-1-BLX-A-1) |" in (
+        matrix_markdown(matrix)
+    )
