@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 from hypothesis.errors import Flaky, FlakyStrategyDefinition, Unsatisfiable
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule, run_state_machine_as_test
 
 from conformance.catalog.model import Requirement
 from conformance.checks.bodies import get_field, set_field
-from conformance.checks.probes import minimal_body
+from conformance.checks.probes import minimal_body, run_seed
 from conformance.checks.registry import register
 from conformance.exchange import Exchange
 from conformance.target.context import TargetContext
@@ -192,10 +192,7 @@ def _fuzz(ctx: TargetContext, role: str, mode: str) -> FuzzReport:
                     name, _failure_text(failure), replay if reproduced else exchange, reproduced
                 )
 
-    import random
-
-    run_case._hypothesis_internal_use_seed = random.Random(f"{ctx.seed}:fuzz:{role}:{mode}").getrandbits(64)
-    run_case()
+    seed(run_seed(ctx, f"fuzz:{role}:{mode}"))(run_case)()
     return report
 
 
@@ -297,7 +294,7 @@ def check_lifecycle_state_machine(ctx: TargetContext, requirement: Requirement) 
     if not can_create and ctx.disposable_left() == 0:
         raise CheckSkipped(spent)
     try:
-        _walk(Lifecycle, ctx)
+        _walk(seed(run_seed(ctx, "lifecycle"))(Lifecycle), ctx)
     except Unsatisfiable:
         raise CheckSkipped(spent) from None
     except (Flaky, FlakyStrategyDefinition) as exc:

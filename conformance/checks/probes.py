@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.catalog.model import Requirement
@@ -50,19 +50,23 @@ def draw_settings(ctx: TargetContext, examples: int) -> settings:
 
 def draw_all(ctx: TargetContext, strategy: st.SearchStrategy[Any], examples: int, key: str) -> list[Any]:
     """Draw ``examples`` values from ``strategy`` reproducibly (seeded by the run seed and ``key``)."""
-    import random
-
     drawn: list[Any] = []
 
+    @seed(run_seed(ctx, key))
     @draw_settings(ctx, examples)
     @given(strategy)
     def collect(value: Any) -> None:
         drawn.append(value)
 
-    seeded = random.Random(f"{ctx.seed}:{key}").getrandbits(64)
-    collect._hypothesis_internal_use_seed = seeded  # type: ignore[attr-defined]
     collect()
     return drawn[:examples]
+
+
+def run_seed(ctx: TargetContext, key: str) -> int:
+    """A seed for one generator of the run: the same run seed and key always give the same seed."""
+    import random
+
+    return random.Random(f"{ctx.seed}:{key}").getrandbits(64)
 
 
 def create_schema(ctx: TargetContext) -> dict[str, Any]:
