@@ -10,7 +10,7 @@ from importlib import metadata
 from typing import Any
 
 PACKAGES = (
-    "conformance",
+    "model-api-conformance",
     "schemathesis",
     "hypothesis",
     "pytest",

@@ -117,3 +117,18 @@ def load_results(path: Path) -> RunResults:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path} is not a valid results.json: {exc}") from None
+
+
+def tool_versions(*packages: str) -> dict[str, str]:
+    """The installed versions of ``packages`` ("not installed" when absent); ``conformance`` is this suite."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from conformance._version import __version__
+
+    out: dict[str, str] = {"conformance": __version__}
+    for package in packages:
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out

@@ -23,7 +23,7 @@ from conformance.checks import run_check
 from conformance.redact import Redactor
 from conformance.reports.allure import write_allure_extras
 from conformance.reports.summary import summary_markdown
-from conformance.results import RequirementResult, RunResults
+from conformance.results import RequirementResult, RunResults, tool_versions
 from conformance.target.context import TargetContext
 from conformance.target.model import Target, check_base_url
 from conformance.verdicts import Evidence, Verdict
@@ -246,15 +246,7 @@ class ConformanceSession:
 
 
 def _tool_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str] = {}
-    for package in ("conformance", "schemathesis", "hypothesis", "pytest", "jsonschema", "httpx"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "not installed"
-    return out
+    return tool_versions("schemathesis", "hypothesis", "pytest", "jsonschema", "httpx")
 
 
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()

@@ -31,7 +31,7 @@ from conformance.errors import ExitCode, UsageError
 from conformance.exchange import Exchange
 from conformance.redact import Redactor
 from conformance.reports.summary import console_table, summary_markdown
-from conformance.results import RequirementResult, RunResults
+from conformance.results import RequirementResult, RunResults, tool_versions
 from conformance.run.servers import BackgroundServer
 
 EXIT_CODES = """exit codes of sdk-gate:
@@ -549,13 +549,4 @@ def write_allure(outcome: GateOutcome, folder: Path) -> None:
 
 
 def _tool_versions() -> dict[str, str]:
-    """Versions of the packages that judged the traffic."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str] = {}
-    for package in ("conformance", "jsonschema", "jsonschema-rs", "uvicorn", "httpx"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "not installed"
-    return out
+    return tool_versions("jsonschema", "jsonschema-rs", "uvicorn", "httpx")

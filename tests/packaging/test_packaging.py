@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 
 import conformance
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIST = "model-api-conformance"
 VENDORS = ("blaxel", "oxen", "baseten")
 # Never copied into the build tree: caches, environments, VCS (anywhere); outputs (at the root only: the package has a
@@ -144,8 +144,8 @@ def test_wheel_carries_license_specs_and_entry_points(wheel: Path) -> None:
     assert sources - names == set()  # every module and sub-package (one without __init__.py would be left out)
     assert not {n for n in names if n.startswith(("tests/", "benchmarks/", "specs/", "examples/"))}
     entry_points = archive.read(f"{info}/entry_points.txt").decode()
-    assert "[console_scripts]\nconformance = conformance.cli:main" in entry_points
-    assert "[pytest11]\nconformance = conformance.plugin" in entry_points
+    assert "[console_scripts]\nconformance = conformance.cli.main:main" in entry_points
+    assert "[pytest11]\nconformance = conformance.run.plugin" in entry_points
 
 
 def _imports(tree: ast.Module) -> Iterator[str]:
@@ -198,8 +198,8 @@ def test_the_installed_wheel_runs_outside_the_checkout(clean_venv: Path, tmp_pat
     assert where.returncode == 0, where.stderr
     package, catalog, dist_version, plugins = where.stdout.splitlines()
     assert Path(package).is_relative_to(clean_venv) and Path(catalog).is_relative_to(clean_venv), where.stdout
-    assert dist_version == conformance.__version__ and plugins == "['conformance.plugin']"
-    specs = Path(catalog).parent / "_specs"
+    assert dist_version == conformance.__version__ and plugins == "['conformance.run.plugin']"
+    specs = Path(catalog).parent.parent / "_specs"
     assert not specs.is_symlink() and (specs / "baseten" / "openapi.yaml").is_file()  # shipped, not the checkout's
 
     reports = _wheel_run(clean_venv)
@@ -209,11 +209,6 @@ def test_the_installed_wheel_runs_outside_the_checkout(clean_venv: Path, tmp_pat
     assert (reports / "summary.md").is_file() and (reports / "junit.xml").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conformance/plugin.py and gate.py _tool_versions() look up importlib.metadata.version('conformance'), "
-    "which is no longer the distribution's name; they should report conformance.__version__ (remove this mark then)",
-)
 def test_results_record_the_suite_version(clean_venv: Path) -> None:
     versions = json.loads((_wheel_run(clean_venv) / "results.json").read_text(encoding="utf-8"))["tool_versions"]
     assert conformance.__version__ in {versions.get("conformance"), versions.get(DIST)}
@@ -222,8 +217,8 @@ def test_results_record_the_suite_version(clean_venv: Path) -> None:
 def test_distribution_name_console_script_and_plugin() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == DIST  # `conformance` on PyPI is an unrelated project
-    assert project["scripts"] == {"conformance": "conformance.cli:main"}
-    assert project["entry-points"]["pytest11"] == {"conformance": "conformance.plugin"}
+    assert project["scripts"] == {"conformance": "conformance.cli.main:main"}
+    assert project["entry-points"]["pytest11"] == {"conformance": "conformance.run.plugin"}
     assert project["dynamic"] == ["version"] and "version" not in project  # one source: conformance.__version__
     (schemathesis,) = [Requirement(r) for r in project["dependencies"] if r.startswith("schemathesis")]
     assert schemathesis.specifier.contains("4.32.5") and not schemathesis.specifier.contains("4.33.0")
