@@ -251,8 +251,11 @@ CI = ROOT / "examples" / "ci"
 
 
 def _cli_lines(workflow: Path) -> list[list[str]]:
+    """Every conformance command line of a recipe: `run:` lines, and the composite action's inputs as its argv."""
     import re
     import shlex
+
+    import yaml
 
     text = re.sub(r"\\\n\s*", " ", workflow.read_text())
     text = re.sub(r"\$\{\{[^}]*\}\}", "X", text)
@@ -261,6 +264,21 @@ def _cli_lines(workflow: Path) -> list[list[str]]:
         line = line.strip().removeprefix("- run:").strip()
         if line.startswith("conformance "):
             lines.append(shlex.split(line.split("||")[0].replace("$run_id", "X")))
+    flags = {"vendor": "--vendor", "target": "--target", "base-url": "--base-url", "token-env": "--token-env"}
+    flags |= {"config": "--config", "profile": "--profile", "report-dir": "--report-dir"}
+    for job in (yaml.safe_load(text).get("jobs") or {}).values():
+        for step in job.get("steps", []):
+            if "/conformance@" not in str(step.get("uses", "")):
+                continue
+            inputs = step.get("with") or {}
+            command = str(inputs.get("command", "run"))
+            if command == "install":
+                continue
+            argv = ["conformance", command]
+            for key, flag in flags.items():
+                if key in inputs:
+                    argv += [flag, str(inputs[key])]
+            lines.append(argv + shlex.split(str(inputs.get("args", ""))))
     return lines
 
 
