@@ -37,12 +37,13 @@ def app_with(flaw: str, ids: set[str]) -> Callable[..., Awaitable[None]]:
         if flaw == "case-insensitive-key":
             good = auth.lower() == f"api-key {TOKEN}".lower()
         if flaw == "connection-remembers" and good:
-            trusted.add(conn)  # type: ignore[arg-type]
+            trusted.add(conn)
         if flaw == "connection-remembers" and conn in trusted:
             good = True
         if flaw == "auth-only-on-unknown" and model_id in ids:
             good = True
-        status, body = 401, {"error": "unauthorized"}
+        body: dict[str, Any] = {"error": "unauthorized"}
+        status = 401
         if good:
             if flaw == "case-insensitive-ids":
                 model_id = next((i for i in ids if i.lower() == model_id.lower()), model_id)
