@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from conformance.catalog.model import Requirement
 from conformance.checks.bodies import (
+    _merged,
     get_field,
     read_only_fields,
     set_field,
@@ -26,17 +28,67 @@ from conformance.verdicts import CheckFailed, CheckSkipped, Evidence
 
 @register("echoes_request")
 def check_echoes_request(ctx: TargetContext, requirement: Requirement) -> Evidence:
-    """A created resource comes back with the name and the members that were sent."""
-    fields = [str(f) for f in requirement.args["fields"]]
+    """A created resource reflects what was sent: the listed ``args.fields``, or (no list) the whole body.
+
+    The whole-body comparison is deep (nested objects, maps, arrays element by element), skips readOnly
+    members (the server's to fill), and expects the documented ``default`` of every member that was omitted.
+    """
+    fields = [str(f) for f in requirement.args.get("fields", [])]
+    schema = create_schema(ctx)
     pairs = successful_creates(ctx)
     for body, exchange in pairs:
         answer = json_of(exchange)
+        if not fields:
+            problem = _unreflected(ctx, schema, body, answer, "$")
+            if problem:
+                raise CheckFailed(problem, [exchange])
+            continue
         for dotted in fields:
             sent = get_field(body, dotted)
             got = get_field(answer, dotted) if isinstance(answer, dict) else None
             if not _contains(got, sent):
                 raise CheckFailed(f"{dotted} sent as {brief(sent)} came back as {brief(got)}", [exchange])
     return Evidence(examined=len(pairs), exchanges=[pairs[0][1]])
+
+
+def _unreflected(ctx: TargetContext, schema: Mapping[str, Any], sent: Any, got: Any, path: str) -> str:
+    """Why ``got`` does not reflect ``sent`` under ``schema`` ("" when it does)."""
+    node = _merged(ctx.schemas, schema)
+    if isinstance(sent, dict):
+        if not isinstance(got, dict):
+            return f"{path} was sent as an object, came back as {brief(got)}"
+        props = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        for key, value in sent.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else {})
+            if _merged(ctx.schemas, sub).get("readOnly"):
+                continue
+            if key not in got:
+                return f"{path}.{key} was sent as {brief(value)} and is missing from the created resource"
+            problem = _unreflected(ctx, sub, value, got[key], f"{path}.{key}")
+            if problem:
+                return problem
+        for key, sub in props.items():
+            merged = _merged(ctx.schemas, sub)
+            if key in sent or "default" not in merged or merged.get("readOnly"):
+                continue
+            default = merged["default"]
+            if key not in got or got[key] != default or type(got[key]) is not type(default):
+                shown = brief(got[key]) if key in got else "absent"
+                return f"{path}.{key} was omitted, its documented default is {default!r}, it came back {shown}"
+        return ""
+    if isinstance(sent, list):
+        if not isinstance(got, list) or len(got) != len(sent):
+            return f"{path} was sent as {brief(sent)}, came back as {brief(got)}"
+        items = node.get("items", {})
+        for i, (s_item, g_item) in enumerate(zip(sent, got, strict=True)):
+            problem = _unreflected(ctx, items, s_item, g_item, f"{path}[{i}]")
+            if problem:
+                return problem
+        return ""
+    if got != sent or type(got) is not type(sent):
+        return f"{path} was sent as {brief(sent)}, came back as {brief(got)}"
+    return ""
 
 
 def _contains(got: Any, sent: Any) -> bool:

@@ -206,6 +206,8 @@ def probe_exchanges(ctx: TargetContext, probe: str, role: str) -> list[Exchange]
         )
     if probe == "unknown":
         return [unknown_delete(ctx)]
+    if probe == "wrong_token":
+        return [auth_probe(ctx, probe, role), *wrong_token_variants(ctx, role)]
     if probe in AUTH_PROBES:
         return [auth_probe(ctx, probe, role)]
     if probe == "duplicate":
@@ -259,6 +261,46 @@ def auth_probe(ctx: TargetContext, kind: str, role: str) -> Exchange:
         return exchange
 
     return ctx.probe(f"auth:{kind}:{role}", run)
+
+
+def wrong_tokens(token: str, suffix: str) -> list[tuple[str, str]]:
+    """(label, token): tokens that differ from the right one, each in a way a lax comparison might miss."""
+    import secrets
+
+    swapped = token.swapcase() if token.swapcase() != token else token + "X"
+    half = max(1, len(token) // 2)
+    other = (secrets.token_hex(len(token)) + "0")[: max(1, len(token) - half)]
+    return [
+        ("a random token", "invalid-" + suffix + secrets.token_hex(8)),
+        ("the right token with its case changed", swapped),
+        ("the right token cut short by one character", token[:-1]),
+        ("the right token plus one character", token + "0"),
+        ("the right prefix with another secret", token[:half] + other),
+    ]
+
+
+def wrong_token_variants(ctx: TargetContext, role: str) -> list[Exchange]:
+    """The wrong tokens, each sent right after a request with the right token (same kept-alive connection)."""
+
+    def run() -> list[Exchange]:
+        out: list[Exchange] = []
+        for label, token in wrong_tokens(ctx.token, ctx.unique_suffix()):
+            headers = ctx.auth_headers(token=token)
+            if ctx.has_operation("delete"):
+                ctx.call("delete", resource_id=ctx.absent_id(), note="right token, before a wrong one")
+            if role == "create":
+                body = minimal_body(ctx, ctx.name_prefix + ctx.unique_suffix())
+                out.append(ctx.call("create", body=body, headers=headers, authenticated=False, note=f"create, {label}"))
+            else:
+                resource_id = ctx.absent_id()
+                out.append(
+                    ctx.call(
+                        "delete", resource_id=resource_id, headers=headers, authenticated=False, note=f"delete, {label}"
+                    )
+                )
+        return out
+
+    return ctx.probe(f"auth:wrong_tokens:{role}", run)
 
 
 def duplicate_create(ctx: TargetContext) -> tuple[Exchange, Exchange]:

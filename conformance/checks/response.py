@@ -170,7 +170,8 @@ def check_response_field(ctx: TargetContext, requirement: Requirement) -> Eviden
                     sub = {"type": [kind, "null"]}
                 problems = ctx.schemas.violations(sub, value)
             elif aspect == "enum":
-                allowed = list(field_schema.get("enum", []))
+                # ``args.values``: an enum the document does not carry (an inferred row names its own list)
+                allowed = list(requirement.args.get("values") or field_schema.get("enum", []))
                 if isinstance(field_schema.get("type"), list) and "null" in field_schema["type"]:
                     allowed.append(None)
                 problems = [] if value in allowed else [f"{value!r} is not one of {allowed}"]  # type: ignore[list-item]

@@ -11,6 +11,8 @@ seeds a model (201, or 409 if it exists), ``GET /__mock__/resources`` lists ``{"
 
 from __future__ import annotations
 
+import re
+
 from ._common import (
     Authenticator,
     JsonObject,
@@ -46,6 +48,7 @@ FAULTS: dict[str, str] = {
     "baseten-delete-202": "delete answers 202 instead of the documented 200",
     "baseten-delete-text-plain": "delete answers its 200 JSON tombstone with content-type text/plain",
     "baseten-accepts-any-key": "delete accepts any well-formed key under an accepted scheme, valid or not",
+    "baseten-500-on-odd-id": "delete answers 500 when the id has a character outside [A-Za-z0-9_-]",
 }
 
 _KINDS = {
@@ -108,6 +111,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     async def delete(request: MockRequest) -> Reply:
         """Delete a model by id."""
         model_id: str = request.path_params["model_id"]
+        if "baseten-500-on-odd-id" in faults and re.search(r"[^A-Za-z0-9_-]", model_id):
+            return error(500, "internal server error")
         if "baseten-auth-not-enforced" not in faults:
             any_scheme = "baseten-any-scheme" in faults
             header = request.header("authorization")

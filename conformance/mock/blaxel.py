@@ -90,6 +90,12 @@ FAULTS: dict[str, str] = {
     "delete-any-scheme": "delete accepts the right token under any Authorization scheme",
     "delete-401-plain-text": "delete answers 401 as a text/plain 'Unauthorized' page, as an auth proxy would",
     "delete-404-detail-body": "delete answers 404 with {detail} instead of the Error shape",
+    "create-ignores-enabled-default": "create stores spec.enabled false when omitted (default true)",
+    "create-rejects-some-runtime-types": "create answers 400 for every other spec.runtime.type (openai among them)",
+    "create-keeps-rejected": "create answers 400 to an invalid body but keeps its metadata.name taken",
+    "delete-case-insensitive": "delete finds the model by its name lower-cased (ABC deletes abc)",
+    "delete-500-on-odd-name": "delete answers 500 when the name has a character outside [a-z0-9-]",
+    "delete-comes-back": "a deleted model, once seen gone, is back: a later delete answers 200 again",
 }
 
 _CREATE_VIEW_FAULTS = frozenset(
@@ -382,6 +388,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return build_model({"name": name}, {"enabled": True}, options.workspace)
 
     store = new_store(options, minimal)
+    gone_once: set[str] = set()  # names answered 404 once (the delete-comes-back fault)
+    came_back: set[str] = set()
 
     def credentials(request: MockRequest) -> str | None:
         """The Authorization header, else (unless strict) the SDK's X-Blaxel-Authorization alias."""
@@ -462,7 +470,13 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             return create_error(500, "internal server error")
         try:
             metadata, spec = validate(body, rules)
+            runtime_type = spec.get("runtime", {}).get("type") if isinstance(spec.get("runtime"), dict) else None
+            if "create-rejects-some-runtime-types" in faults and runtime_type in sorted(RUNTIME_TYPES)[::2]:
+                raise Invalid(f"spec.runtime.type {runtime_type} is not supported")
         except Invalid as exc:
+            sent = body.get("metadata") if isinstance(body, dict) else None
+            if "create-keeps-rejected" in faults and isinstance(sent, dict) and isinstance(sent.get("name"), str):
+                store.add(sent["name"], encode(minimal(sent["name"])))
             lenient = _lenient(body) if "create-lenient-types" in faults else None
             if lenient is None:
                 return create_error(invalid_status, str(exc))
@@ -470,6 +484,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         name = metadata["name"]
         if "create-500-on-max-name" in faults and len(name) == NAME_MAX:
             return create_error(500, "internal server error")
+        if "create-ignores-enabled-default" in faults and "enabled" not in (body.get("spec") or {}):
+            spec = {**spec, "enabled": False}
         model = build_model(metadata, spec, options.workspace)
         if "create-keeps-readonly" in faults and isinstance(body.get("metadata"), dict):
             sent = body["metadata"]
@@ -490,6 +506,13 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     async def delete(request: MockRequest) -> Reply:
         """Delete a model (DeleteModel)."""
         name: str = request.path_params["modelName"]
+        if "delete-case-insensitive" in faults:
+            name = name.lower()
+        if "delete-500-on-odd-name" in faults and re.search(r"[^a-z0-9-]", name):
+            return error(500, "internal server error")
+        if "delete-comes-back" in faults and name in gone_once and name not in came_back:
+            came_back.add(name)
+            store.add(name, encode(minimal(name)))
         if "delete-auth-not-enforced" not in faults:
             status, reason = auth.check(credentials(request), "models:delete", delete_any_scheme)
             if status:
@@ -502,6 +525,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         else:
             data = store.delete(name, options.delete_delay, mark)
         if data is None:
+            gone_once.add(name)
             if "delete-500-on-unknown" in faults:
                 return error(500, "internal server error")
             if "delete-404-detail-body" in faults:

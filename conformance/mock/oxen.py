@@ -10,6 +10,7 @@ seeds a custom model (201, or 409 if it exists), ``GET /__mock__/resources`` lis
 
 from __future__ import annotations
 
+import re
 import time
 import zlib
 
@@ -58,6 +59,8 @@ FAULTS: dict[str, str] = {
     "oxen-delete-text-plain": "delete answers its 200 JSON body with content-type text/plain",
     "oxen-html-404": "404 answers are text/html pages instead of JSON",
     "oxen-accepts-any-token": "delete accepts any well-formed Bearer token, valid or not",
+    "oxen-pricing-cost-as-string": "delete answers pricing.input_cost_per_token as a string",
+    "oxen-500-on-odd-id": "delete answers 500 when the id has a character outside [A-Za-z0-9_-]",
 }
 
 _VIEW_FAULTS = frozenset(
@@ -66,6 +69,7 @@ _VIEW_FAULTS = frozenset(
         "oxen-model-type-outside-enum", "oxen-display-name-null", "oxen-returns-other-id", "oxen-missing-id",
         "oxen-missing-created", "oxen-missing-object", "oxen-id-as-integer", "oxen-owned-by-null",
         "oxen-description-not-string", "oxen-deployment-status-outside-enum", "oxen-pricing-method-outside-enum",
+        "oxen-pricing-cost-as-string",
     }
 )  # fmt: skip
 _ERRORS = {
@@ -164,6 +168,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             out["description"] = {"text": out.get("description")}
         if "oxen-deployment-status-outside-enum" in faults:
             out["deployments"] = [{**d, "status": "deleted"} for d in out.get("deployments") or []]
+        if "oxen-pricing-cost-as-string" in faults and isinstance(out.get("pricing"), dict):
+            out["pricing"] = {**out["pricing"], "input_cost_per_token": "0.000001"}
         if "oxen-pricing-method-outside-enum" in faults and isinstance(out.get("pricing"), dict):
             out["pricing"] = {**out["pricing"], "method": "per_token"}
         for key, fault in (
@@ -178,6 +184,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     async def delete(request: MockRequest) -> Reply:
         """Delete a custom model."""
         model_id: str = request.path_params["id"]
+        if "oxen-500-on-odd-id" in faults and re.search(r"[^A-Za-z0-9_-]", model_id):
+            return error(500, "internal server error")
         if "oxen-auth-not-enforced" not in faults:
             header = request.header("authorization")
             status, reason = auth.check(header, "models:delete")

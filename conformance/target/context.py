@@ -101,6 +101,7 @@ class TargetContext:
         for resource_id in self._disposable:
             self.ledger.add(resource_id, "disposable")
         self._absent: set[str] = set()
+        self.gone_ids: list[str] = []  # ids seen gone (a 4xx to a DELETE after their delete), rechecked later
         self._probes: dict[str, Any] = {}
         self._counter = 0
         self._lock = threading.Lock()
@@ -126,6 +127,11 @@ class TargetContext:
         with self._lock:
             self._absent.add(resource_id)
         return resource_id
+
+    def mark_absent(self, resource_id: str) -> None:
+        """Declare an id the run made up and knows cannot exist (e.g. a case variant of its own): DELETE-able."""
+        with self._lock:
+            self._absent.add(resource_id)
 
     # requests --------------------------------------------------------------
     def auth_headers(self, *, token: str | None = None, scheme: str | None = None) -> dict[str, str]:
@@ -233,6 +239,9 @@ class TargetContext:
             return None
         self._refuse_destructive(f"{method} {path}")
         created = self._created_id(method, path, body)
+        if created is not None and created in self.gone_ids:
+            with self._lock:
+                self.gone_ids.remove(created)  # created again: no longer expected gone
         if created is None or self.ledger.owns(created):
             return None
         self._make_room()
@@ -335,6 +344,9 @@ class TargetContext:
             seen.append(exchange)
             if exchange.status is not None and 400 <= exchange.status < 500:
                 self.ledger.remove(resource_id)
+                with self._lock:
+                    if resource_id not in self.gone_ids:
+                        self.gone_ids.append(resource_id)
                 return True, seen
             if time.monotonic() + pause > limit:
                 return False, seen

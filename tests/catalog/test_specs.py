@@ -297,12 +297,13 @@ def test_oxen_model_accepts_nulls_and_rejects_unknown_enum_values() -> None:
         "fine_tuning": None,
         "image_url": None,
         "released_at": None,
-        "request_schema": None,
         "source_model": None,
         "summary": None,
         "deployments": [],
     }
     assert list(validator.iter_errors(with_nulls)) == []
+    # request_schema is rendered "object" on the seed page: its nullability (upstream) is an inferred SHOULD row
+    assert not validator.is_valid({**minimal, "request_schema": None})
     assert not validator.is_valid({**minimal, "object": "list"})
     assert not validator.is_valid({**minimal, "created": "2025-01-01"})
     assert not validator.is_valid({key: minimal[key] for key in ("id", "object", "owned_by")})

@@ -758,6 +758,21 @@ BLAXEL_PROBES: dict[str, tuple[Probe, Any]] = {
         lambda c: (lambda r: (r.status_code, r.json()))(delete(c, "blaxel", "nope")),
         (404, {"detail": "Not Found"}),
     ),
+    "create-ignores-enabled-default": (lambda c: create(c, model("m1")).json()["spec"]["enabled"], False),
+    "create-rejects-some-runtime-types": (
+        lambda c: create(c, model("m1", runtime={"type": "openai"})).status_code,
+        400,
+    ),
+    "create-keeps-rejected": (
+        lambda c: (create(c, {"metadata": {"name": "m1"}}).status_code, create(c, model("m1")).status_code),
+        (400, 409),
+    ),
+    "delete-case-insensitive": (lambda c: delete(c, "blaxel", "SEEDED").status_code, 200),
+    "delete-500-on-odd-name": (lambda c: delete(c, "blaxel", "a b").status_code, 500),
+    "delete-comes-back": (
+        lambda c: [delete(c, "blaxel", "seeded").status_code for _ in range(3)],
+        [200, 404, 200],
+    ),
 }
 
 OXEN_PROBES: dict[str, tuple[Probe, Any]] = {
@@ -798,6 +813,11 @@ OXEN_PROBES: dict[str, tuple[Probe, Any]] = {
         lambda c: delete(c, "oxen", "seeded", {"Authorization": "Bearer wrong"}).status_code,
         200,
     ),
+    "oxen-pricing-cost-as-string": (
+        lambda c: delete(c, "oxen", "seeded").json()["pricing"]["input_cost_per_token"],
+        "0.000001",
+    ),
+    "oxen-500-on-odd-id": (lambda c: delete(c, "oxen", "a b").status_code, 500),
 }
 
 BASETEN_PROBES: dict[str, tuple[Probe, Any]] = {
@@ -821,6 +841,7 @@ BASETEN_PROBES: dict[str, tuple[Probe, Any]] = {
         lambda c: delete(c, "baseten", "seeded", {"Authorization": "Api-Key wrong"}).status_code,
         200,
     ),
+    "baseten-500-on-odd-id": (lambda c: delete(c, "baseten", "a b").status_code, 500),
 }
 
 PROBES = {"blaxel": BLAXEL_PROBES, "oxen": OXEN_PROBES, "baseten": BASETEN_PROBES}
