@@ -11,7 +11,7 @@ from collections.abc import Callable
 from . import baseten, blaxel, oxen
 from ._common import MockApp, MockOptions, UnknownFault
 
-__all__ = ["VENDORS", "MockApp", "MockOptions", "UnknownFault", "create_app", "faults_of"]
+__all__ = ["VENDORS", "MockApp", "MockOptions", "UnknownFault", "create_app", "faults_of", "quirks_of"]
 
 VENDORS: tuple[str, ...] = ("blaxel", "oxen", "baseten")
 
@@ -24,6 +24,11 @@ _FAULTS: dict[str, dict[str, str]] = {
     "blaxel": blaxel.FAULTS,
     "oxen": oxen.FAULTS,
     "baseten": baseten.FAULTS,
+}
+_QUIRKS: dict[str, dict[str, str]] = {
+    "blaxel": blaxel.QUIRKS,
+    "oxen": oxen.QUIRKS,
+    "baseten": baseten.QUIRKS,
 }
 
 
@@ -39,8 +44,13 @@ def faults_of(vendor: str) -> dict[str, str]:
     return dict(_FAULTS[_known(vendor)])
 
 
+def quirks_of(vendor: str) -> dict[str, str]:
+    """Return the vendor's quirk names (correct-but-unusual behaviours) mapped to one-line descriptions."""
+    return dict(_QUIRKS[_known(vendor)])
+
+
 def create_app(vendor: str, options: MockOptions | None = None) -> MockApp:
-    """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor or fault, or bad specs."""
+    """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor, fault, quirk or bad specs."""
     app = _FACTORIES[_known(vendor)](options)
     if options is not None and options.validate:
         from ._validating import install
