@@ -111,7 +111,15 @@ def with_clock(c: TestClient) -> FakeClock:
 def test_public_api() -> None:
     import conformance.mock as mock
 
-    assert set(mock.__all__) == {"MockApp", "MockOptions", "create_app", "VENDORS", "faults_of", "UnknownFault"}
+    assert set(mock.__all__) == {
+        "MockApp",
+        "MockOptions",
+        "create_app",
+        "VENDORS",
+        "faults_of",
+        "UnknownFault",
+        "quirks_of",
+    }
     assert VENDORS == ("blaxel", "oxen", "baseten")
     assert issubclass(UnknownFault, ValueError)
 
