@@ -21,7 +21,8 @@ from ._asgi import ASGIApp, Message, Receive, Scope, Send
 ErrorFactory = Callable[[int, str], Any]
 
 COMMON_QUIRKS: dict[str, str] = {
-    "async-delete": "a deleted model stays visible (second DELETE 200, re-create 409) for delete_delay (default 2 s)",
+    "async-delete": "a deleted model stays visible for delete_delay (default 2 s): a second DELETE answers 200 "
+    "(Blaxel: DELETING, re-create 409), then 404",
     "rate-limit": "every 7th request is answered 429 with Retry-After: 1 in the vendor's error shape",
     "transient-503": "every 11th request is answered 503 with Retry-After: 1; its retry is never refused",
     "gzip": "answers are gzip-compressed when the request has Accept-Encoding: gzip",
