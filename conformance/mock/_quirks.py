@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -32,6 +33,8 @@ COMMON_QUIRKS: dict[str, str] = {
     "latency": "every request waits 200 ms (asyncio.sleep, the loop is not blocked)",
     "extra-members": "undocumented extra members in every JSON object the schema leaves open, errors included",
     "foreign-models": "the store already holds 50 models of other users (team-a-prod-0 …) that no one may delete",
+    "server-headers": "every answer carries X-Request-Id, RateLimit-*, Cache-Control: no-store and HSTS headers",
+    "no-www-authenticate": "401 answers carry no WWW-Authenticate header (RFC 9110 asks for one; no page shows it)",
 }
 ASYNC_DELETE_DELAY = 2.0
 LATENCY = 0.2
@@ -40,8 +43,11 @@ UNAVAILABLE_EVERY = 11
 FOREIGN_COUNT = 50
 EXTRA_MEMBER = "x-undocumented"
 TRANSPORT = frozenset(
-    {"rate-limit", "transient-503", "gzip", "charset", "chunked", "connection-close", "latency", "extra-members"}
-)
+    {
+        "rate-limit", "transient-503", "gzip", "charset", "chunked", "connection-close", "latency", "extra-members",
+        "server-headers", "no-www-authenticate",
+    }
+)  # fmt: skip
 _RETRY_MEMORY = 1024
 
 
@@ -155,6 +161,17 @@ class QuirkMiddleware:
             headers.append((b"content-length", b"%d" % len(body)))
         if "connection-close" in self.quirks:
             headers.append((b"connection", b"close"))
+        if "no-www-authenticate" in self.quirks:
+            headers = [(k, v) for k, v in headers if k != b"www-authenticate"]
+        if "server-headers" in self.quirks:
+            headers += [
+                (b"x-request-id", secrets.token_hex(8).encode()),
+                (b"ratelimit-limit", b"600"),
+                (b"ratelimit-remaining", b"599"),
+                (b"ratelimit-reset", b"60"),
+                (b"cache-control", b"no-store"),
+                (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+            ]
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         if not chunked:
             await send({"type": "http.response.body", "body": body})

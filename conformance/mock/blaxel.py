@@ -98,7 +98,10 @@ QUIRKS: dict[str, str] = {
     **COMMON_QUIRKS,
     "blaxel-lenient-names": "create accepts a metadata.name with a leading or trailing hyphen (the docs are silent)",
     "minimal-answers": "models carry only metadata.name, spec and what was sent: no events, status, createdAt …",
+    "blaxel-create-deploying": "create answers status DEPLOYING with a 'deployment started' event (it deploys later)",
+    "blaxel-spec-defaults": "create fills spec defaults: sandbox false, empty flavors, connections, policies",
 }
+SPEC_DEFAULTS: dict[str, Any] = {"sandbox": False, "flavors": [], "integrationConnections": [], "policies": []}
 FOREIGN_ACTOR = "alice@team-a.example"
 
 _CREATE_VIEW_FAULTS = frozenset(
@@ -331,7 +334,12 @@ def _event(status: str, message: str, kind: str, revision: str, when: str) -> Js
 
 
 def build_model(
-    metadata: JsonObject, spec: JsonObject, workspace: str, minimal: bool = False, actor: str = ACTOR
+    metadata: JsonObject,
+    spec: JsonObject,
+    workspace: str,
+    minimal: bool = False,
+    actor: str = ACTOR,
+    status: str = "DEPLOYED",
 ) -> JsonObject:
     """Build the stored Model with server-side read-only fields (minimal: only the required members and those sent)."""
     when = now_iso()
@@ -350,8 +358,9 @@ def build_model(
         workspace=workspace,
     )
     revision = f"rev-{secrets.token_hex(4)}"
-    event = _event("DEPLOYED", "Deployment successful", "deployment", revision, when)
-    return {"metadata": meta, "spec": spec, "events": [event], "status": "DEPLOYED"}
+    message = "Deployment successful" if status == "DEPLOYED" else "Deployment started"
+    event = _event(status, message, "deployment", revision, when)
+    return {"metadata": meta, "spec": spec, "events": [event], "status": status}
 
 
 def mark_deleting(model: JsonObject) -> JsonObject:
@@ -377,6 +386,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     faults = options.faults
     quirks = options.quirks
     minimal_answers = "minimal-answers" in quirks
+    created_status = "DEPLOYING" if "blaxel-create-deploying" in quirks else "DEPLOYED"
     rules = Rules.of(faults, quirks)
     auth = Authenticator(options, ("bearer",), "Bearer")
     invalid_status = 422 if "create-422-on-invalid" in faults else 400
@@ -500,7 +510,9 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             return create_error(500, "internal server error")
         if minimal_answers and not (isinstance(body.get("spec"), dict) and "enabled" in body["spec"]):
             spec.pop("enabled", None)
-        model = build_model(metadata, spec, options.workspace, minimal_answers)
+        if "blaxel-spec-defaults" in quirks:
+            spec = {**{k: list(v) if isinstance(v, list) else v for k, v in SPEC_DEFAULTS.items()}, **spec}
+        model = build_model(metadata, spec, options.workspace, minimal_answers, status=created_status)
         if "create-keeps-readonly" in faults and isinstance(body.get("metadata"), dict):
             sent = body["metadata"]
             for key in ("createdAt", "updatedAt", "createdBy", "updatedBy", "plan", "url", "workspace"):

@@ -70,7 +70,9 @@ QUIRKS: dict[str, str] = {
     "minimal-answers": "the deleted model carries only the required created, id, object and owned_by",
     "idempotent-delete": "a second delete of a deleted id answers 200 with the model it deleted (never-known ids: 404)",
     "detail-errors": 'errors are {"detail": "..."} (FastAPI style): the page documents no error shape',
+    "oxen-null-optionals": "every nullable member is null (description, developer, prices …), deployments []",
 }
+_NULLABLE = ("description", "developer", "fine_tuning", "image_url", "released_at", "source_model", "summary")
 _TOMBSTONES_KEPT = 10_000
 
 _VIEW_FAULTS = frozenset(
@@ -158,7 +160,10 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return json_response(status, {"error": {"message": message, "type": kind, "code": code}}, headers)
 
     def shaped(model: JsonObject) -> JsonObject:
-        """The model as this server answers it (minimal-answers: the required members only)."""
+        """The model as this server answers it (minimal-answers: the required members only; null-optionals)."""
+        if "oxen-null-optionals" in quirks:
+            model = {**model, **dict.fromkeys(_NULLABLE), "deployments": []}
+            model["pricing"] = {k: (v if k == "method" else None) for k, v in model["pricing"].items()}
         return {k: model[k] for k in _REQUIRED} if minimal_answers else model
 
     def seed(model_id: str) -> JsonObject:

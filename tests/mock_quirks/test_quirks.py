@@ -380,3 +380,30 @@ def test_deletions_record_is_bounded() -> None:
         store.delete(f"k{i}", 0)
     record = store.deletions()
     assert len(record) == DELETIONS_KEPT and record[0]["id"] == "k5" and record[-1]["seq"] == DELETIONS_KEPT + 5
+
+
+# --- further quirks the docs allow ----------------------------------------------------------------------------------
+
+
+def test_server_headers_and_no_www_authenticate() -> None:
+    app = app_of("blaxel", ["server-headers", "no-www-authenticate"])
+    answer = call(app, "POST", "/v0/models", model("x"), auth=False)
+    assert answer.status == 401 and "www-authenticate" not in answer.headers
+    assert len(answer.headers["x-request-id"]) == 16 and answer.headers["cache-control"] == "no-store"
+    assert "www-authenticate" in call(create_app("blaxel"), "POST", "/v0/models", model("x"), auth=False).headers
+
+
+def test_blaxel_create_deploying_and_spec_defaults() -> None:
+    app = app_of("blaxel", ["blaxel-create-deploying", "blaxel-spec-defaults"])
+    body = call(app, "POST", "/v0/models", model("later")).json()
+    assert body["status"] == "DEPLOYING" and body["events"][0]["status"] == "DEPLOYING"
+    assert body["spec"]["sandbox"] is False and body["spec"]["flavors"] == [] and body["spec"]["policies"] == []
+    assert body["spec"]["runtime"] == {"type": "openai", "model": "gpt-4.1"}
+    assert delete(app, "blaxel", "later").json()["status"] == "DELETING"
+
+
+def test_oxen_null_optionals() -> None:
+    body = delete(app_of("oxen", ["oxen-null-optionals"], seed_ids=("m",)), "oxen", "m").json()
+    assert body["description"] is None and body["developer"] is None and body["deployments"] == []
+    assert body["pricing"]["method"] == "token" and body["pricing"]["input_cost_per_token"] is None
+    assert body["id"] == "m" and body["object"] == "model" and isinstance(body["created"], int)
