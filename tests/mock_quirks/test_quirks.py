@@ -407,3 +407,14 @@ def test_oxen_null_optionals() -> None:
     assert body["description"] is None and body["developer"] is None and body["deployments"] == []
     assert body["pricing"]["method"] == "token" and body["pricing"]["input_cost_per_token"] is None
     assert body["id"] == "m" and body["object"] == "model" and isinstance(body["created"], int)
+
+
+def test_fuzz_rebuilds_a_gzip_answer_from_its_decoded_text() -> None:
+    from conformance.exchanges import Exchange
+    from conformance.fuzz import _as_httpx
+
+    text = '{"id": "m", "deleted": true}'
+    headers = {"content-type": "application/json", "content-encoding": "gzip", "content-length": "17"}
+    exchange = Exchange("DELETE", "http://x/v1/models/m", {}, None, 200, headers, text)
+    response = _as_httpx(exchange, "DELETE", "http://x/v1/models/m")
+    assert response.json() == {"id": "m", "deleted": True} and "content-encoding" not in response.headers
