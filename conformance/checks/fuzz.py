@@ -87,9 +87,14 @@ class FuzzReport:
 def _as_httpx(exchange: Exchange, method: str, url: str) -> httpx.Response:
     import datetime as dt
 
+    # The text is already decoded: a kept content-encoding (gzip) would be decoded a second time, and a kept
+    # content-length would describe the compressed bytes.
+    headers = {
+        k: v for k, v in exchange.response_headers.items() if k.lower() not in ("content-encoding", "content-length")
+    }
     response = httpx.Response(
         status_code=exchange.status or 0,
-        headers=exchange.response_headers,
+        headers=headers,
         content=exchange.response_text.encode(),
         request=httpx.Request(method, url),
     )

@@ -101,10 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--token", default=None, help="the token it accepts (default: $CONFORMANCE_MOCK_TOKEN or a fixed one)"
     )
+    serve.add_argument("--restricted-token", help="a second token it accepts but answers 403 (no create/delete right)")
     serve.add_argument("--fault", action="append", default=[], help="inject a named fault (repeatable)")
+    serve.add_argument(
+        "--quirk", action="append", default=[], help="a correct-but-unusual behaviour (repeatable; --list-quirks)"
+    )
     serve.add_argument("--delete-delay", type=float, default=0.0, help="seconds before a deleted resource disappears")
     serve.add_argument("--seed-id", action="append", default=[], help="a resource present at start (repeatable)")
     serve.add_argument("--list-faults", action="store_true", help="list the faults of the vendor(s) and exit")
+    serve.add_argument("--list-quirks", action="store_true", help="list the quirks of the vendor(s) and exit")
 
     selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
     selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
@@ -192,11 +197,12 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
     from conformance import mock
     from conformance.run.servers import BackgroundServer
 
-    if args.list_faults:
+    if args.list_faults or args.list_quirks:
+        listing = mock.faults_of if args.list_faults else mock.quirks_of
         for vendor in [args.vendor] if args.vendor else mock.vendors():
             if vendor not in mock.vendors():
                 raise UsageError(f"unknown vendor {vendor!r} (known: {', '.join(mock.vendors())})")
-            for name, description in mock.faults_of(vendor).items():
+            for name, description in listing(vendor).items():
                 print(f"{vendor:<8} {name:<36} {description}")
         return ExitCode.CONFORMANT
     if not args.vendor:
@@ -209,7 +215,9 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
             args.vendor,
             mock.MockOptions(
                 token=token,
+                restricted_token=args.restricted_token,
                 faults=frozenset(args.fault),
+                quirks=frozenset(args.quirk),
                 delete_delay=args.delete_delay,
                 seed_ids=tuple(args.seed_id),
             ),
@@ -220,7 +228,16 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
 
     gc.freeze()  # the heap of a started mock is never scanned again: no collector pauses from it under load
     server = BackgroundServer(app, host=args.host, port=args.port, log_level="info").start()
-    print(f"serving the {args.vendor} reference mock on {server.url} (Ctrl-C to stop)", flush=True)
+    from conformance.catalog.loader import load_vendor
+
+    base_url = server.url.rstrip("/") + load_vendor(args.vendor).server_path
+    restricted = f", restricted token {args.restricted_token}" if args.restricted_token else ""
+    quirks = f", quirks {','.join(sorted(args.quirk))}" if args.quirk else ""
+    print(
+        f"serving the {args.vendor} reference mock on {server.url} (base URL {base_url}, token {token}"
+        f"{restricted}{quirks}; Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         import threading
 

@@ -26,6 +26,7 @@ __all__ = [
     "create_app",
     "faults_of",
     "load_mock_module",
+    "quirks_of",
     "vendors",
 ]
 
@@ -102,8 +103,13 @@ def faults_of(vendor: str) -> dict[str, str]:
     return dict(_module(vendor).FAULTS)
 
 
+def quirks_of(vendor: str) -> dict[str, str]:
+    """Return the vendor's quirk names (correct-but-unusual behaviours) mapped to one-line descriptions."""
+    return dict(getattr(_module(vendor), "QUIRKS", {}))
+
+
 def create_app(vendor: str, options: MockOptions | None = None) -> MockApp:
-    """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor or fault, or bad specs."""
+    """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor, fault, quirk or bad specs."""
     factory: Callable[[MockOptions | None], MockApp] = _module(vendor).create_app
     app = factory(options)
     if options is not None and options.validate:

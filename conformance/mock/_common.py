@@ -9,15 +9,18 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._asgi import BODY_LIMIT, BodyError, ErrorFn, Handler, MockApp, MockRequest, Reply, Route
+from ._quirks import ASYNC_DELETE_DELAY, COMMON_QUIRKS, TRANSPORT, QuirkMiddleware, foreign_ids
 
 __all__ = [
     "BODY_LIMIT",
+    "COMMON_QUIRKS",
     "BodyError",
     "ErrorFn",
     "MockApp",
@@ -37,12 +40,15 @@ _REASONS = {
     405: "Method Not Allowed",
     409: "Conflict",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
+DELETIONS_KEPT = 1000
 
 
 class UnknownFault(ValueError):
-    """An unknown vendor or fault name was given to create_app."""
+    """An unknown vendor, fault or quirk name was given to create_app."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class MockOptions:
     token: str = "conformance-local-token"
     restricted_token: str | None = None
     faults: frozenset[str] = frozenset()
+    quirks: frozenset[str] = frozenset()
     delete_delay: float = 0.0
     seed_ids: tuple[str, ...] = ()
     workspace: str = "conformance"
@@ -63,9 +70,12 @@ class MockOptions:
     def __post_init__(self) -> None:
         """Normalise collection fields so that sets and lists are accepted too."""
         object.__setattr__(self, "faults", frozenset(self.faults))
+        object.__setattr__(self, "quirks", frozenset(self.quirks))
         object.__setattr__(self, "seed_ids", tuple(self.seed_ids))
         if not self.delete_delay >= 0:
             raise ValueError(f"delete_delay must be a non-negative number, got {self.delete_delay!r}")
+        if "async-delete" in self.quirks and self.delete_delay == 0:
+            object.__setattr__(self, "delete_delay", ASYNC_DELETE_DELAY)
         for name in ("spec_dir", "record_path"):
             value = getattr(self, name)
             if value is not None:
@@ -83,11 +93,22 @@ def check_faults(vendor: str, faults: Iterable[str], known: Mapping[str, str]) -
         )
 
 
+def check_quirks(vendor: str, quirks: Iterable[str], known: Mapping[str, str]) -> None:
+    """Raise UnknownFault naming the known quirks when a quirk name is not one of the vendor's."""
+    unknown = sorted(set(quirks) - known.keys())
+    if unknown:
+        raise UnknownFault(
+            f"unknown quirk(s) {', '.join(unknown)} for vendor {vendor}; known: {', '.join(sorted(known))}"
+        )
+
+
 class Store:
     """Thread-safe in-memory resources kept as JSON bytes; a deleting one vanishes once its deadline passes.
 
     Bytes, not dicts: a store of a million resources adds no work to the garbage collector, so a long load
-    run keeps its latency.
+    run keeps its latency. Each resource has an origin (``api``: created by a client through the vendor's API;
+    ``seed``: ``--seed-id``; ``admin``: the admin route; ``foreign``: another user's, the foreign-models quirk);
+    every delete that removes one is recorded with it (the last ``DELETIONS_KEPT``).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -96,20 +117,27 @@ class Store:
         self._lock = threading.Lock()
         self._items: dict[str, bytes] = {}
         self._deadlines: dict[str, float] = {}
+        self._origins: dict[str, str] = {}
+        self._deletions: deque[dict[str, Any]] = deque(maxlen=DELETIONS_KEPT)
+        self._deleted_total = 0
+
+    def _drop(self, key: str) -> None:
+        """Forget key entirely (lock held)."""
+        del self._items[key]
+        self._deadlines.pop(key, None)
+        self._origins.pop(key, None)
 
     def _reap(self, key: str) -> None:
         """Drop key if its deletion deadline has passed (lock held)."""
         deadline = self._deadlines.get(key)
         if deadline is not None and self.clock() >= deadline:
-            del self._deadlines[key]
-            del self._items[key]
+            self._drop(key)
 
     def _reap_all(self) -> None:
         """Drop every resource whose deletion deadline has passed (lock held)."""
         now = self.clock()
         for key in [k for k, d in self._deadlines.items() if now >= d]:
-            del self._deadlines[key]
-            del self._items[key]
+            self._drop(key)
 
     def get(self, key: str) -> bytes | None:
         """Return the resource, or None when absent."""
@@ -118,7 +146,7 @@ class Store:
                 self._reap(key)
             return self._items.get(key)
 
-    def add(self, key: str, value: bytes) -> bool:
+    def add(self, key: str, value: bytes, origin: str = "api") -> bool:
         """Insert a new resource; False when the key exists (even if being deleted)."""
         with self._lock:
             if self._deadlines:
@@ -128,13 +156,26 @@ class Store:
             if key in self._items:
                 return False
             self._items[key] = value
+            if origin != "api":
+                self._origins[key] = origin
             return True
 
-    def put(self, key: str, value: bytes) -> None:
+    def put(self, key: str, value: bytes, origin: str = "api") -> None:
         """Insert or overwrite a resource, cancelling any pending deletion."""
         with self._lock:
             self._items[key] = value
             self._deadlines.pop(key, None)
+            if origin != "api":
+                self._origins[key] = origin
+            else:
+                self._origins.pop(key, None)
+
+    def deleting(self, key: str) -> bool:
+        """Whether key is being deleted (still visible, gone at its deadline)."""
+        with self._lock:
+            if self._deadlines:
+                self._reap(key)
+            return key in self._deadlines
 
     def delete(self, key: str, delay: float, mark: Callable[[bytes], bytes] | None = None) -> bytes | None:
         """Start deleting key and return its (marked) value; None when absent."""
@@ -144,14 +185,29 @@ class Store:
             value = self._items.get(key)
             if value is None or key in self._deadlines:
                 return value
+            origin = self._origins.get(key, "api")
+            self._deleted_total += 1
+            self._deletions.append(
+                {"seq": self._deleted_total, "id": key, "origin": origin, "created_via_api": origin == "api"}
+            )
             if mark is not None:
                 value = mark(value)
             if delay > 0:
                 self._items[key] = value
                 self._deadlines[key] = self.clock() + delay
             else:
-                del self._items[key]
+                self._drop(key)
             return value
+
+    def deletions(self) -> list[dict[str, Any]]:
+        """The recorded deletions, oldest first (at most ``DELETIONS_KEPT``)."""
+        with self._lock:
+            return [dict(d) for d in self._deletions]
+
+    def origin(self, key: str) -> str | None:
+        """The origin of a present resource, else None."""
+        with self._lock:
+            return self._origins.get(key, "api") if key in self._items else None
 
     def ids(self) -> list[str]:
         """Return the current keys, including ones still being deleted."""
@@ -174,11 +230,14 @@ def decode(data: bytes) -> Any:
     return _DECODER.decode(data.decode("ascii"))
 
 
-def new_store(options: MockOptions, factory: ResourceFactory) -> Store:
-    """Create a store holding the options' seed resources."""
+def new_store(options: MockOptions, factory: ResourceFactory, foreign: ResourceFactory | None = None) -> Store:
+    """Create a store holding the options' seed resources (and other users' models with foreign-models)."""
     store = Store()
     for key in options.seed_ids:
-        store.add(key, encode(factory(key)))
+        store.add(key, encode(factory(key)), origin="seed")
+    if "foreign-models" in options.quirks:
+        for key in foreign_ids():
+            store.add(key, encode((foreign or factory)(key)), origin="foreign")
     return store
 
 
@@ -302,19 +361,33 @@ def admin_routes(vendor: str, store: Store, error: ErrorFn, factory: ResourceFac
         key = body.get("id") if isinstance(body, dict) else None
         if not isinstance(key, str) or not key or "/" in key:
             return error(400, "body must be a JSON object with a non-empty string 'id' without '/'")
-        if not store.add(key, encode(factory(key))):
+        if not store.add(key, encode(factory(key)), origin="admin"):
             return error(409, f"resource {key} already exists")
         return json_response(201, {"id": key})
+
+    async def deletions(request: MockRequest) -> Reply:
+        """List the deletions that removed a resource, each with its origin (api, seed, admin, foreign)."""
+        return json_response(200, store.deletions())
 
     return [
         route("/__mock__/health", health, "GET", error),
         route("/__mock__/resources", resources, "GET POST", error),
+        route("/__mock__/deletions", deletions, "GET", error),
     ]
 
 
-def build_app(vendor: str, options: MockOptions, store: Store, routes: list[Route], error: ErrorFn) -> MockApp:
-    """Assemble the app; its 404/405 answers use the vendor's error shape."""
+def build_app(
+    vendor: str,
+    options: MockOptions,
+    store: Store,
+    routes: list[Route],
+    error: ErrorFn,
+    closed: Iterable[str] = (),
+) -> MockApp:
+    """Assemble the app; its 404/405 answers use the vendor's error shape; closed: objects without extra members."""
     app = MockApp(routes, error)
+    if options.quirks & TRANSPORT:
+        app.add_middleware(QuirkMiddleware, quirks=options.quirks, error=error, closed=closed)
     app.state.vendor = vendor
     app.state.options = options
     app.state.store = store

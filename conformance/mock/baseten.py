@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from ._common import (
+    COMMON_QUIRKS,
     Authenticator,
     JsonObject,
     MockApp,
@@ -23,6 +24,7 @@ from ._common import (
     admin_routes,
     build_app,
     check_faults,
+    check_quirks,
     encode,
     html_response,
     json_response,
@@ -51,6 +53,12 @@ FAULTS: dict[str, str] = {
     "baseten-500-on-odd-id": "delete answers 500 when the id has a character outside [A-Za-z0-9_-]",
 }
 
+QUIRKS: dict[str, str] = {
+    **COMMON_QUIRKS,
+    "idempotent-delete": "an unknown or already-deleted id answers 200 with the tombstone {id, deleted: false}",
+    "detail-errors": 'errors are {"detail": "..."} (Django REST style): the page documents no error shape',
+}
+
 _KINDS = {
     400: "bad_request",
     401: "unauthorized",
@@ -58,7 +66,9 @@ _KINDS = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    429: "too_many_requests",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 
@@ -72,7 +82,9 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Baseten reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
+    check_quirks(VENDOR, options.quirks, QUIRKS)
     faults = options.faults
+    quirks = options.quirks
     schemes = ("api-key",) if options.strict_auth else ("api-key", "bearer")
     auth = Authenticator(options, schemes, "Api-Key")
     deleted_status = 202 if "baseten-delete-202" in faults else 200
@@ -83,6 +95,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         headers = {"WWW-Authenticate": 'Api-Key realm="baseten"'} if status == 401 else None
         if status == 404 and "baseten-html-404" in faults:
             return html_response(status, message, headers)
+        if "detail-errors" in quirks:
+            return json_response(status, {"detail": message}, headers)
         return json_response(status, {"error": _KINDS.get(status, "error"), "message": message}, headers)
 
     def seed(model_id: str) -> JsonObject:
@@ -125,6 +139,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             model = store.get(model_id)
         else:
             model = store.delete(model_id, options.delete_delay)
+        if model is None and "idempotent-delete" in quirks:
+            return Reply(deleted_status, encode({"id": model_id, "deleted": False}), deleted_media)
         if model is None:
             if "baseten-500-on-unknown" in faults:
                 return error(500, "internal server error")

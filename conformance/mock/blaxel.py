@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._common import (
+    COMMON_QUIRKS,
     Authenticator,
     BodyError,
     JsonObject,
@@ -28,6 +29,7 @@ from ._common import (
     admin_routes,
     build_app,
     check_faults,
+    check_quirks,
     decode,
     encode,
     html_response,
@@ -98,6 +100,16 @@ FAULTS: dict[str, str] = {
     "delete-comes-back": "a deleted model, once seen gone, is back: a later delete answers 200 again",
 }
 
+QUIRKS: dict[str, str] = {
+    **COMMON_QUIRKS,
+    "blaxel-lenient-names": "create accepts a metadata.name with a leading or trailing hyphen (the docs are silent)",
+    "minimal-answers": "models carry only metadata.name, spec and what was sent: no events, status, createdAt …",
+    "blaxel-create-deploying": "create answers status DEPLOYING with a 'deployment started' event (it deploys later)",
+    "blaxel-spec-defaults": "create fills spec defaults: sandbox false, empty flavors, connections, policies",
+}
+SPEC_DEFAULTS: dict[str, Any] = {"sandbox": False, "flavors": [], "integrationConnections": [], "policies": []}
+FOREIGN_ACTOR = "alice@team-a.example"
+
 _CREATE_VIEW_FAULTS = frozenset(
     {
         "create-renames", "create-name-wrong-type", "create-timestamps-not-iso", "create-drops-runtime",
@@ -130,17 +142,21 @@ _KINDS = {
     405: "method_not_allowed",
     409: "conflict",
     422: "unprocessable_entity",
+    429: "too_many_requests",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 
-def _name_regex(upper: bool, underscore: bool) -> re.Pattern[str]:
-    """Compile the metadata.name pattern, optionally loosened by a fault."""
+def _name_regex(upper: bool, underscore: bool, edge_hyphens: bool = False) -> re.Pattern[str]:
+    """Compile the metadata.name pattern, optionally loosened by a fault (or, edge hyphens, by a quirk)."""
     chars = "a-z0-9" + ("A-Z" if upper else "") + ("_" if underscore else "")
+    if edge_hyphens:
+        return re.compile(f"-*[{chars}][{chars}-]*")
     return re.compile(f"[{chars}]([{chars}-]*[{chars}])?")
 
 
-_NAME_RES = {(u, s): _name_regex(u, s) for u in (False, True) for s in (False, True)}
+_NAME_RES = {(u, s, h): _name_regex(u, s, h) for u in (False, True) for s in (False, True) for h in (False, True)}
 
 
 class Invalid(Exception):
@@ -159,10 +175,14 @@ class Rules:
     allow_empty_name: bool
 
     @classmethod
-    def of(cls, faults: frozenset[str]) -> Rules:
-        """Derive the rules from the active faults."""
+    def of(cls, faults: frozenset[str], quirks: frozenset[str] = frozenset()) -> Rules:
+        """Derive the rules from the active faults and quirks."""
         return cls(
-            name_re=_NAME_RES["create-accepts-uppercase-name" in faults, "create-accepts-underscore-name" in faults],
+            name_re=_NAME_RES[
+                "create-accepts-uppercase-name" in faults,
+                "create-accepts-underscore-name" in faults,
+                "blaxel-lenient-names" in quirks,
+            ],
             name_max=None if "create-accepts-long-name" in faults else NAME_MAX,
             display_name_max=None if "create-accepts-long-displayname" in faults else DISPLAY_NAME_MAX,
             runtime_types=None if "create-accepts-bad-runtime-type" in faults else RUNTIME_TYPES,
@@ -319,24 +339,34 @@ def _event(status: str, message: str, kind: str, revision: str, when: str) -> Js
     return {"message": message, "revision": revision, "status": status, "time": when, "type": kind}
 
 
-def build_model(metadata: JsonObject, spec: JsonObject, workspace: str) -> JsonObject:
-    """Build the stored Model with server-side read-only fields."""
+def build_model(
+    metadata: JsonObject,
+    spec: JsonObject,
+    workspace: str,
+    minimal: bool = False,
+    actor: str = ACTOR,
+    status: str = "DEPLOYED",
+) -> JsonObject:
+    """Build the stored Model with server-side read-only fields (minimal: only the required members and those sent)."""
     when = now_iso()
     name = metadata["name"]
     meta: JsonObject = {"name": name}
     meta.update((k, metadata[k]) for k in ("displayName", "labels") if k in metadata)
+    if minimal:
+        return {"metadata": meta, "spec": spec}
     meta.update(
         createdAt=when,
         updatedAt=when,
-        createdBy=ACTOR,
-        updatedBy=ACTOR,
+        createdBy=actor,
+        updatedBy=actor,
         plan="free",
         url=f"https://run.blaxel.ai/{workspace}/models/{name}",
         workspace=workspace,
     )
     revision = f"rev-{secrets.token_hex(4)}"
-    event = _event("DEPLOYED", "Deployment successful", "deployment", revision, when)
-    return {"metadata": meta, "spec": spec, "events": [event], "status": "DEPLOYED"}
+    message = "Deployment successful" if status == "DEPLOYED" else "Deployment started"
+    event = _event(status, message, "deployment", revision, when)
+    return {"metadata": meta, "spec": spec, "events": [event], "status": status}
 
 
 def mark_deleting(model: JsonObject) -> JsonObject:
@@ -358,8 +388,12 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Blaxel reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
+    check_quirks(VENDOR, options.quirks, QUIRKS)
     faults = options.faults
-    rules = Rules.of(faults)
+    quirks = options.quirks
+    minimal_answers = "minimal-answers" in quirks
+    created_status = "DEPLOYING" if "blaxel-create-deploying" in quirks else "DEPLOYED"
+    rules = Rules.of(faults, quirks)
     auth = Authenticator(options, ("bearer",), "Bearer")
     invalid_status = 422 if "create-422-on-invalid" in faults else 400
     ok_media = "text/plain" if "create-text-plain" in faults else "application/json"
@@ -385,9 +419,13 @@ def create_app(options: MockOptions | None = None) -> MockApp:
 
     def minimal(name: str) -> JsonObject:
         """Build a minimal valid model for seeding."""
-        return build_model({"name": name}, {"enabled": True}, options.workspace)
+        return build_model({"name": name}, {"enabled": True}, options.workspace, minimal_answers)
 
-    store = new_store(options, minimal)
+    def foreign(name: str) -> JsonObject:
+        """Build another user's model (foreign-models)."""
+        return build_model({"name": name}, {"enabled": True}, options.workspace, minimal_answers, FOREIGN_ACTOR)
+
+    store = new_store(options, minimal, foreign)
     gone_once: set[str] = set()  # names answered 404 once (the delete-comes-back fault)
     came_back: set[str] = set()
 
@@ -486,7 +524,11 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             return create_error(500, "internal server error")
         if "create-ignores-enabled-default" in faults and "enabled" not in (body.get("spec") or {}):
             spec = {**spec, "enabled": False}
-        model = build_model(metadata, spec, options.workspace)
+        if minimal_answers and not (isinstance(body.get("spec"), dict) and "enabled" in body["spec"]):
+            spec.pop("enabled", None)
+        if "blaxel-spec-defaults" in quirks:
+            spec = {**{k: list(v) if isinstance(v, list) else v for k, v in SPEC_DEFAULTS.items()}, **spec}
+        model = build_model(metadata, spec, options.workspace, minimal_answers, status=created_status)
         if "create-keeps-readonly" in faults and isinstance(body.get("metadata"), dict):
             sent = body["metadata"]
             for key in ("createdAt", "updatedAt", "createdBy", "updatedBy", "plan", "url", "workspace"):
@@ -500,8 +542,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return Reply(200, encode(create_view(model)) if faults & _CREATE_VIEW_FAULTS else stored, ok_media)
 
     def mark(data: bytes) -> bytes:
-        """The stored model, marked DELETING."""
-        return encode(mark_deleting(decode(data)))
+        """The stored model, marked DELETING (minimal answers carry no status: unchanged)."""
+        return data if minimal_answers else encode(mark_deleting(decode(data)))
 
     async def delete(request: MockRequest) -> Reply:
         """Delete a model (DeleteModel)."""
@@ -551,4 +593,4 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         route("/v0/models/{modelName}", delete, "DELETE", error),
         *admin_routes(VENDOR, store, error, minimal),
     ]
-    return build_app(VENDOR, options, store, routes, error)
+    return build_app(VENDOR, options, store, routes, error, closed=("labels",))

@@ -11,10 +11,13 @@ seeds a custom model (201, or 409 if it exists), ``GET /__mock__/resources`` lis
 from __future__ import annotations
 
 import re
+import threading
 import time
 import zlib
+from collections import OrderedDict
 
 from ._common import (
+    COMMON_QUIRKS,
     Authenticator,
     JsonObject,
     MockApp,
@@ -24,6 +27,7 @@ from ._common import (
     admin_routes,
     build_app,
     check_faults,
+    check_quirks,
     decode,
     encode,
     html_response,
@@ -63,6 +67,17 @@ FAULTS: dict[str, str] = {
     "oxen-500-on-odd-id": "delete answers 500 when the id has a character outside [A-Za-z0-9_-]",
 }
 
+QUIRKS: dict[str, str] = {
+    **COMMON_QUIRKS,
+    "bearer-required": "delete requires Authorization: Bearer although the page shows no auth (as the default mock)",
+    "minimal-answers": "the deleted model carries only the required created, id, object and owned_by",
+    "idempotent-delete": "a second delete of a deleted id answers 200 with the model it deleted (never-known ids: 404)",
+    "detail-errors": 'errors are {"detail": "..."} (FastAPI style): the page documents no error shape',
+    "oxen-null-optionals": "every nullable member is null (description, developer, prices …), deployments []",
+}
+_NULLABLE = ("description", "developer", "fine_tuning", "image_url", "released_at", "source_model", "summary")
+_TOMBSTONES_KEPT = 10_000
+
 _VIEW_FAULTS = frozenset(
     {
         "oxen-object-not-model", "oxen-created-as-string", "oxen-missing-owned-by", "oxen-endpoint-outside-enum",
@@ -79,8 +94,11 @@ _ERRORS = {
     404: ("not_found_error", "not_found"),
     405: ("invalid_request_error", "method_not_allowed"),
     409: ("invalid_request_error", "conflict"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
     500: ("server_error", "internal_error"),
+    503: ("server_error", "service_unavailable"),
 }
+_REQUIRED = ("created", "id", "object", "owned_by")
 
 
 def build_model(model_id: str, owner: str) -> JsonObject:
@@ -125,7 +143,13 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     """Build the Oxen reference app."""
     options = options or MockOptions()
     check_faults(VENDOR, options.faults, FAULTS)
+    check_quirks(VENDOR, options.quirks, QUIRKS)
     faults = options.faults
+    quirks = options.quirks
+    minimal_answers = "minimal-answers" in quirks
+    idempotent = "idempotent-delete" in quirks
+    tombstones: OrderedDict[str, bytes] = OrderedDict()
+    tombstones_lock = threading.Lock()
     auth = Authenticator(options, ("bearer",), "Bearer")
     deleted_media = "text/plain" if "oxen-delete-text-plain" in faults else "application/json"
 
@@ -135,13 +159,39 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         headers = {"WWW-Authenticate": 'Bearer realm="oxen"'} if status == 401 else None
         if status == 404 and "oxen-html-404" in faults:
             return html_response(status, message, headers)
+        if "detail-errors" in quirks:
+            return json_response(status, {"detail": message}, headers)
         return json_response(status, {"error": {"message": message, "type": kind, "code": code}}, headers)
+
+    def shaped(model: JsonObject) -> JsonObject:
+        """The model as this server answers it (minimal-answers: the required members only; null-optionals)."""
+        if "oxen-null-optionals" in quirks:
+            model = {**model, **dict.fromkeys(_NULLABLE), "deployments": []}
+            model["pricing"] = {k: (v if k == "method" else None) for k, v in model["pricing"].items()}
+        return {k: model[k] for k in _REQUIRED} if minimal_answers else model
 
     def seed(model_id: str) -> JsonObject:
         """Build a seeded custom model."""
-        return build_model(model_id, options.workspace)
+        return shaped(build_model(model_id, options.workspace))
 
-    store = new_store(options, seed)
+    def foreign(model_id: str) -> JsonObject:
+        """Build another user's custom model (foreign-models)."""
+        return shaped(build_model(model_id, "team-a"))
+
+    store = new_store(options, seed, foreign)
+
+    def remember(model_id: str, model: bytes) -> None:
+        """Keep what a delete removed, so that a repeated delete can answer it (idempotent-delete)."""
+        with tombstones_lock:
+            tombstones[model_id] = model
+            tombstones.move_to_end(model_id)
+            while len(tombstones) > _TOMBSTONES_KEPT:
+                tombstones.popitem(last=False)
+
+    def remembered(model_id: str) -> bytes | None:
+        """The model a previous delete removed, if any."""
+        with tombstones_lock:
+            return tombstones.get(model_id)
 
     def view(model: JsonObject) -> JsonObject:
         """Apply the response faults to a copy of the model."""
@@ -197,6 +247,11 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             model = store.get(model_id)
         else:
             model = store.delete(model_id, options.delete_delay)
+            if idempotent:
+                if model is not None:
+                    remember(model_id, model)
+                else:
+                    model = remembered(model_id)
         if model is None:
             if "oxen-500-on-unknown" in faults:
                 return error(500, "internal server error")

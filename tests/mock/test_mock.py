@@ -121,6 +121,7 @@ def test_public_api() -> None:
         "faults_of",
         "UnknownFault",
         "load_mock_module",
+        "quirks_of",
     }
     assert set(VENDORS) >= {"blaxel", "oxen", "baseten"}
     assert tuple(sorted(VENDORS)) == VENDORS
