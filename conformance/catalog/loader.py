@@ -80,6 +80,7 @@ def _operation(role: str, row: Mapping[str, Any]) -> Operation:
         id_param=row.get("id_param"),
         id_field=row.get("id_field"),
         returns=str(row.get("returns", "resource")),
+        absent_answer=dict(row["absent_answer"]) if row.get("absent_answer") else None,
     )
 
 

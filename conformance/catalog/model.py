@@ -56,6 +56,7 @@ class Operation:
     id_param: str | None = None
     id_field: str | None = None
     returns: str = "resource"
+    absent_answer: Mapping[str, Any] | None = None  # besides a 4xx, the documented answer that says "no such resource"
 
     def url_path(self, server_path: str, resource_id: str | None = None) -> str:
         """The request path below the target's base URL (``server_path`` is already in the base URL)."""

@@ -286,7 +286,8 @@ def check_lifecycle_state_machine(ctx: TargetContext, requirement: Requirement) 
         @rule(name=gone)
         def delete_again(self, name: str) -> None:
             exchange = ctx.call("delete", resource_id=name, note="state machine: delete again")
-            expect(exchange, {404}, f"second delete of {name}")
+            if not ctx.answers_absent(exchange):
+                expect(exchange, {404}, f"second delete of {name}")
 
         @rule(name=consumes(gone))
         def recreate(self, name: str) -> None:

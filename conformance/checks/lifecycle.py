@@ -73,8 +73,8 @@ def _unreflected(ctx: TargetContext, schema: Mapping[str, Any], sent: Any, got: 
             if key in sent or "default" not in merged or merged.get("readOnly"):
                 continue
             default = merged["default"]
-            if key not in got or got[key] != default or type(got[key]) is not type(default):
-                shown = brief(got[key]) if key in got else "absent"
+            if key in got and (got[key] != default or type(got[key]) is not type(default)):  # absent means default
+                shown = brief(got[key])
                 return f"{path}.{key} was omitted, its documented default is {default!r}, it came back {shown}"
         return ""
     if isinstance(sent, list):
@@ -95,6 +95,8 @@ def _contains(got: Any, sent: Any) -> bool:
     """Whether ``got`` carries everything ``sent`` had (a server may add defaults)."""
     if isinstance(sent, dict):
         return isinstance(got, dict) and all(k in got and _contains(got[k], v) for k, v in sent.items())
+    if isinstance(sent, list):
+        return isinstance(got, list) and len(got) == len(sent) and all(map(_contains, got, sent))
     return bool(got == sent and type(got) is type(sent))
 
 

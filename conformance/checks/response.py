@@ -218,3 +218,18 @@ def _matches(template: str, url: str, base_url: str) -> bool:
     path = url[len(base_url) :] if url.startswith(base_url) else url
     pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
     return re.match(pattern, path.split("?")[0]) is not None
+
+
+@register("absent_on")
+def check_absent_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
+    """A probe's answers say "no such resource": ``args.status`` (e.g. 404), or the documented absent answer."""
+    expected = int(requirement.args.get("status", 404))
+    exchanges = probe_exchanges(ctx, str(requirement.args["probe"]), requirement.operation)
+    for exchange in exchanges:
+        if exchange.status != expected and not ctx.answers_absent(exchange, requirement.operation):
+            raise CheckFailed(
+                f"{exchange.note or requirement.args['probe']}: answered {exchange.status}, expected {expected} "
+                "or the operation's documented answer for a resource that does not exist",
+                [exchange],
+            )
+    return Evidence(examined=len(exchanges), exchanges=exchanges[:1])

@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed for reproducible generation (printed and recorded)")
     run.add_argument("--report-dir", type=Path, help="where reports go (default: reports/<run-id>)")
     run.add_argument("--fault", action="append", default=[], help="inject a named fault into the embedded mock")
+    run.add_argument(
+        "--quirk",
+        action="append",
+        default=[],
+        help="a correct-but-unusual behaviour of the embedded mock (repeatable)",
+    )
     run.add_argument("--delete-delay", type=float, default=0.0, help="embedded mocks finish deletes this much later")
     run.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
     run.add_argument("--timeout", type=float, help="per-request timeout in seconds (live target; default 10)")
@@ -114,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
     selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
     selftest.add_argument("--fault", action="append", default=[], help="limit to these faults")
+    selftest.add_argument(
+        "--quirk", action="append", default=[], help="limit the must-stay-clean quirk cases to these quirks"
+    )
+    selftest.add_argument("--no-quirks", action="store_true", help="run no quirk case")
     selftest.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
     selftest.add_argument("--profile", default="quick")
     selftest.add_argument("--seed", type=int, default=1)
@@ -168,6 +178,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         seed=args.seed,
         report_dir=args.report_dir,
         faults=args.fault,
+        quirks=args.quirk,
         delete_delay=args.delete_delay,
         requirements=args.requirement,
         baseline=args.baseline,
@@ -253,6 +264,7 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
     return run_selftest(
         vendors=args.vendor,
         faults=args.fault,
+        quirks=None if args.no_quirks else args.quirk,
         profile=args.profile,
         seed=args.seed,
         report_dir=args.report_dir,

@@ -70,7 +70,6 @@ FAULTS: dict[str, str] = {
     "create-500-on-unicode": "create answers 500 when any string in the body has a non-ASCII character",
     "create-lenient-types": "create validates almost nothing: any body with a metadata.name string is stored as sent",
     "create-missing-name": "create answers metadata without the required name",
-    "create-missing-createdat": "create answers metadata without the server-filled createdAt",
     "create-runtime-type-outside-enum": "create answers spec.runtime.type upper-cased (OPENAI), outside its enum",
     "create-generation-outside-enum": "create answers spec.runtime.generation upper-cased (MK3), outside its enum",
     "create-flavor-type-outside-enum": "create answers spec.flavors[].type upper-cased (GPU), outside its enum",
@@ -114,7 +113,7 @@ _CREATE_VIEW_FAULTS = frozenset(
     {
         "create-renames", "create-name-wrong-type", "create-timestamps-not-iso", "create-drops-runtime",
         "create-status-outside-enum", "create-events-not-array", "create-missing-metadata", "create-missing-spec",
-        "create-missing-name", "create-missing-createdat", "create-runtime-type-outside-enum",
+        "create-missing-name", "create-runtime-type-outside-enum",
         "create-generation-outside-enum", "create-flavor-type-outside-enum", "create-enabled-as-string",
     }
 )  # fmt: skip
@@ -483,8 +482,6 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             view["events"] = view["events"][0]
         if "create-missing-name" in faults:
             view["metadata"].pop("name", None)
-        if "create-missing-createdat" in faults:
-            view["metadata"].pop("createdAt", None)
         if "create-missing-metadata" in faults:
             del view["metadata"]
         if "create-missing-spec" in faults:

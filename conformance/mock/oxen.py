@@ -11,10 +11,8 @@ seeds a custom model (201, or 409 if it exists), ``GET /__mock__/resources`` lis
 from __future__ import annotations
 
 import re
-import threading
 import time
 import zlib
-from collections import OrderedDict
 
 from ._common import (
     COMMON_QUIRKS,
@@ -71,12 +69,11 @@ QUIRKS: dict[str, str] = {
     **COMMON_QUIRKS,
     "bearer-required": "delete requires Authorization: Bearer although the page shows no auth (as the default mock)",
     "minimal-answers": "the deleted model carries only the required created, id, object and owned_by",
-    "idempotent-delete": "a second delete of a deleted id answers 200 with the model it deleted (never-known ids: 404)",
     "detail-errors": 'errors are {"detail": "..."} (FastAPI style): the page documents no error shape',
-    "oxen-null-optionals": "every nullable member is null (description, developer, prices …), deployments []",
+    "oxen-null-optionals": "every member the page marks nullable is null (description, fine_tuning …), deployments []",
 }
-_NULLABLE = ("description", "developer", "fine_tuning", "image_url", "released_at", "source_model", "summary")
-_TOMBSTONES_KEPT = 10_000
+# the members seed 003 renders as "string | null", and fine_tuning ("or null if model is not fine-tuneable")
+_NULLABLE = ("description", "fine_tuning", "image_url", "released_at", "source_model", "summary")
 
 _VIEW_FAULTS = frozenset(
     {
@@ -147,9 +144,6 @@ def create_app(options: MockOptions | None = None) -> MockApp:
     faults = options.faults
     quirks = options.quirks
     minimal_answers = "minimal-answers" in quirks
-    idempotent = "idempotent-delete" in quirks
-    tombstones: OrderedDict[str, bytes] = OrderedDict()
-    tombstones_lock = threading.Lock()
     auth = Authenticator(options, ("bearer",), "Bearer")
     deleted_media = "text/plain" if "oxen-delete-text-plain" in faults else "application/json"
 
@@ -167,7 +161,6 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         """The model as this server answers it (minimal-answers: the required members only; null-optionals)."""
         if "oxen-null-optionals" in quirks:
             model = {**model, **dict.fromkeys(_NULLABLE), "deployments": []}
-            model["pricing"] = {k: (v if k == "method" else None) for k, v in model["pricing"].items()}
         return {k: model[k] for k in _REQUIRED} if minimal_answers else model
 
     def seed(model_id: str) -> JsonObject:
@@ -179,19 +172,6 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return shaped(build_model(model_id, "team-a"))
 
     store = new_store(options, seed, foreign)
-
-    def remember(model_id: str, model: bytes) -> None:
-        """Keep what a delete removed, so that a repeated delete can answer it (idempotent-delete)."""
-        with tombstones_lock:
-            tombstones[model_id] = model
-            tombstones.move_to_end(model_id)
-            while len(tombstones) > _TOMBSTONES_KEPT:
-                tombstones.popitem(last=False)
-
-    def remembered(model_id: str) -> bytes | None:
-        """The model a previous delete removed, if any."""
-        with tombstones_lock:
-            return tombstones.get(model_id)
 
     def view(model: JsonObject) -> JsonObject:
         """Apply the response faults to a copy of the model."""
@@ -247,11 +227,6 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             model = store.get(model_id)
         else:
             model = store.delete(model_id, options.delete_delay)
-            if idempotent:
-                if model is not None:
-                    remember(model_id, model)
-                else:
-                    model = remembered(model_id)
         if model is None:
             if "oxen-500-on-unknown" in faults:
                 return error(500, "internal server error")

@@ -41,6 +41,8 @@ class RunRequest:
     report_root: Path = Path("reports")
     report_dir: Path | None = None
     faults: Sequence[str] = ()
+    quirks: Sequence[str] = ()
+    mutant: str | None = None
     delete_delay: float = 0.0
     requirements: Sequence[str] = ()
     baseline: Sequence[Path] = ()
@@ -58,6 +60,7 @@ class RunOutcome:
     report_dir: Path
     exit_code: ExitCode
     gate: gating.Gate | None = None
+    foreign_deletions: dict[str, list[str]] = field(default_factory=dict)  # embedded: what the run must not delete
 
 
 def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str, list[str]]:
@@ -73,17 +76,42 @@ def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str,
     return assigned
 
 
+def quirks_by_vendor(quirks: Sequence[str], vendors: Sequence[str]) -> dict[str, list[str]]:
+    """Give each quirk to every vendor whose mock knows it; ``UsageError`` for one no vendor knows."""
+    assigned: dict[str, list[str]] = {v: [q for q in quirks if q in mock.quirks_of(v)] for v in vendors}
+    unknown = [q for q in quirks if not any(q in names for names in assigned.values())]
+    if unknown:
+        raise UsageError(
+            f"unknown quirk(s) {', '.join(unknown)} for vendors {', '.join(vendors)} "
+            "(see `conformance mock --list-quirks`)"
+        )
+    return assigned
+
+
 @contextlib.contextmanager
 def embedded_targets(
-    vendors: Sequence[str], run_id: str, *, faults: Sequence[str] = (), delete_delay: float = 0.0
+    vendors: Sequence[str],
+    run_id: str,
+    *,
+    faults: Sequence[str] = (),
+    quirks: Sequence[str] = (),
+    mutant: str | None = None,
+    delete_delay: float = 0.0,
+    foreign_deletions: dict[str, list[str]] | None = None,
 ) -> Iterator[list[Target]]:
-    """Start one reference mock per vendor on a free loopback port; yield targets pointing at them."""
+    """Start one reference mock per vendor on a free loopback port; yield targets pointing at them.
+
+    When they stop, ``foreign_deletions`` receives per target the ids the run deleted that it neither created nor
+    was given (the mock records the origin of every resource it deleted).
+    """
     token = os.environ.get(EMBEDDED_TOKEN_ENV) or "cf-embedded-" + secrets.token_hex(12)
     os.environ[EMBEDDED_TOKEN_ENV] = token
     restricted = os.environ.get(EMBEDDED_RESTRICTED_TOKEN_ENV) or "cf-restricted-" + secrets.token_hex(12)
     os.environ[EMBEDDED_RESTRICTED_TOKEN_ENV] = restricted
     assigned = faults_by_vendor(faults, vendors)
+    quirked = quirks_by_vendor(quirks, vendors)
     servers: list[BackgroundServer] = []
+    apps: list[tuple[str, mock.MockApp]] = []
     targets: list[Target] = []
     try:
         for name in vendors:
@@ -97,11 +125,14 @@ def embedded_targets(
                 token=token,
                 restricted_token=restricted,
                 faults=frozenset(assigned[name]),
+                quirks=frozenset(quirked[name]),
                 delete_delay=delete_delay,
                 seed_ids=seeded,
             )
-            server = BackgroundServer(mock.create_app(name, options)).start()
+            app = mock.create_app(name, options)
+            server = BackgroundServer(app).start()
             servers.append(server)
+            apps.append((f"{name}-mock", app))
             targets.append(
                 Target(
                     name=f"{name}-mock",
@@ -111,7 +142,8 @@ def embedded_targets(
                     restricted_token_env=EMBEDDED_RESTRICTED_TOKEN_ENV,
                     owned=True,
                     disposable_ids=seeded,
-                    gone_deadline=1.0 + delete_delay * 3,  # without a delay the mock deletes before it answers
+                    # without a delay the mock deletes before it answers; a quirk may set one (options.delete_delay)
+                    gone_deadline=1.0 + options.delete_delay * 3,
                     max_live_resources=100_000,  # the embedded mock is ours: no cap, so faults surface as failures
                 )
             )
@@ -119,6 +151,10 @@ def embedded_targets(
     finally:
         for server in servers:
             server.stop()
+        if foreign_deletions is not None:
+            for target_name, app in apps:
+                deleted = app.state.store.deletions()
+                foreign_deletions[target_name] = [str(d["id"]) for d in deleted if d.get("origin") == "foreign"]
 
 
 def preflight(target: Target) -> None:
@@ -212,8 +248,8 @@ def execute(request: RunRequest) -> RunOutcome:
     report_dir = request.report_dir or request.report_root / run_id
     inputs = gating.load_inputs(fail_on=request.fail_on, baseline=request.baseline, expectations=request.expectations)
     if request.targets:
-        if request.faults:
-            raise UsageError("--fault applies to the embedded mocks only, not to a live target")
+        if request.faults or request.quirks or request.mutant:
+            raise UsageError("--fault, --quirk and --mutant apply to the embedded mocks only, not to a live target")
         for target in request.targets:
             load_vendor(target.vendor)
         with interrupts.signal_guard():
@@ -224,9 +260,18 @@ def execute(request: RunRequest) -> RunOutcome:
             raise UsageError("no vendor specs found (looked in the package's specs; set CONFORMANCE_SPECS_DIR)")
         for name in vendors:
             load_vendor(name)
+        foreign: dict[str, list[str]] = {}
         with (
             interrupts.signal_guard(),
-            embedded_targets(vendors, run_id, faults=request.faults, delete_delay=request.delete_delay) as targets,
+            embedded_targets(
+                vendors,
+                run_id,
+                faults=request.faults,
+                quirks=request.quirks,
+                mutant=request.mutant,
+                delete_delay=request.delete_delay,
+                foreign_deletions=foreign,
+            ) as targets,
         ):
             results = run_targets(targets, request, run_id, seed, report_dir)
         if request.faults:
@@ -236,7 +281,10 @@ def execute(request: RunRequest) -> RunOutcome:
     not_run = [str(t["not_run"]) for t in results.targets if t.get("not_run")]
     if not_run and len(not_run) == len(results.targets) and code != ExitCode.INTERRUPTED:
         raise InfrastructureError(f"{'; '.join(not_run)} (reports: {report_dir})")
-    return RunOutcome(results=results, report_dir=report_dir, exit_code=code, gate=gate)
+    outcome = RunOutcome(results=results, report_dir=report_dir, exit_code=code, gate=gate)
+    if not request.targets:
+        outcome.foreign_deletions = foreign
+    return outcome
 
 
 def run_targets(targets: Sequence[Target], request: RunRequest, run_id: str, seed: int, report_dir: Path) -> RunResults:

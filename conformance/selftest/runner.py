@@ -22,7 +22,9 @@ from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.errors import ExitCode, InfrastructureError, UsageError
 from conformance.run.runner import RunRequest, execute
 
-Case = tuple[str, str, tuple[str, ...]]  # (vendor, fault or "" for the faithful mock, expected requirement ids)
+# (vendor, fault or "quirk:NAME" or "" for the faithful mock, expected requirement ids)
+Case = tuple[str, str, tuple[str, ...]]
+QUIRK = "quirk:"
 Outcomes = Generator["FaultOutcome", None, None]
 LABEL_WIDTH = 34  # the table's fault column, widened to the longest fault name
 
@@ -38,12 +40,18 @@ class FaultOutcome:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
+    foreign_deleted: list[str] = field(default_factory=list)
+
+    @property
+    def must_stay_clean(self) -> bool:
+        """The faithful mock and every quirk (a behaviour the docs allow): nothing may fail, error or be touched."""
+        return not self.fault or self.fault.startswith(QUIRK)
 
     @property
     def ok(self) -> bool:
-        """Faithful: nothing failed or errored. Fault: every expected requirement failed (an error is no verdict)."""
-        if not self.fault:
-            return not self.failed and not self.errors
+        """Clean cases: nothing failed, errored or deleted of others. Fault: every expected requirement failed."""
+        if self.must_stay_clean:
+            return not self.failed and not self.errors and not self.foreign_deleted
         return all(r in self.failed for r in self.expected)
 
 
@@ -57,18 +65,31 @@ class CaseSettings:
     requirements: tuple[str, ...] = ()
 
 
-def selftest_cases(vendors: Sequence[str], faults: Sequence[str]) -> list[Case]:
-    """(vendor, fault, expected requirement ids) for the faithful mocks and every selected fault."""
+def selftest_cases(vendors: Sequence[str], faults: Sequence[str], quirks: Sequence[str] | None = ()) -> list[Case]:
+    """(vendor, fault, expected requirement ids) for the faithful mocks, every selected fault and every quirk.
+
+    ``quirks``: the quirk cases to run (empty: every quirk of each vendor, unless faults were selected; None: none).
+    """
+    from conformance import mock
+
     cases: list[Case] = []
     for name in vendors or vendor_names():
         vendor = load_vendor(name)
         cases.append((name, "", ()))
         cases += [(name, f, exp) for f, exp in vendor.faults.items() if not faults or f in faults]
+        if quirks is not None and (quirks or not faults):
+            known = mock.quirks_of(name) if name in mock.vendors() else {}
+            cases += [(name, QUIRK + q, ()) for q in known if not quirks or q in quirks]
     if faults:
-        known = {f for _, f, _ in cases}
-        unknown = [f for f in faults if f not in known]
+        known_faults = {f for _, f, _ in cases}
+        unknown = [f for f in faults if f not in known_faults]
         if unknown:
             raise UsageError(f"unknown fault(s): {', '.join(unknown)}")
+    if quirks:
+        chosen = {f.removeprefix(QUIRK) for _, f, _ in cases if f.startswith(QUIRK)}
+        missing = [q for q in quirks if q not in chosen]
+        if missing:
+            raise UsageError(f"unknown quirk(s): {', '.join(missing)} (see `conformance mock --list-quirks`)")
     return cases
 
 
@@ -76,13 +97,15 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     """Run the suite once against the vendor's embedded mock carrying the case's fault (none: the faithful one)."""
     vendor, fault, expected = case
     started = time.perf_counter()
+    quirk = fault.removeprefix(QUIRK) if fault.startswith(QUIRK) else ""
     outcome = execute(
         RunRequest(
             vendors=[vendor],
             profile=settings.profile,
             seed=settings.seed,
-            faults=[fault] if fault else [],
-            report_dir=settings.report_dir / f"{vendor}-{fault or 'faithful'}",
+            faults=[fault] if fault and not quirk else [],
+            quirks=[quirk] if quirk else [],
+            report_dir=settings.report_dir / f"{vendor}-{(fault or 'faithful').replace(':', '-')}",
             requirements=settings.requirements,
         )
     )
@@ -90,7 +113,8 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     errors = sorted(r.requirement for r in outcome.results.results if r.status == "error")
     seconds = time.perf_counter() - started
     interrupted = outcome.exit_code == ExitCode.INTERRUPTED
-    return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted)
+    foreign = sorted(i for ids in outcome.foreign_deletions.values() for i in ids)
+    return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign)
 
 
 def default_jobs(cases: int) -> int:
@@ -145,12 +169,13 @@ def _parallel(cases: Sequence[Case], settings: CaseSettings, jobs: int) -> Outco
 
 
 def _row(result: FaultOutcome, width: int) -> str:
-    verdict = (
-        "interrupted" if result.interrupted else "ok" if result.ok else "MISSED" if result.fault else "FALSE POSITIVE"
-    )
+    clean = result.must_stay_clean
+    verdict = "interrupted" if result.interrupted else "ok" if result.ok else "FALSE POSITIVE" if clean else "MISSED"
     blamed = ", ".join(result.failed) or "-"
     if result.errors:
         blamed += f"  (not judged: {', '.join(result.errors)})"
+    if result.foreign_deleted:
+        blamed += f"  (deleted what it did not create: {', '.join(result.foreign_deleted[:5])})"
     return f"{result.vendor:<8} {result.fault or 'faithful':<{width}} {verdict:<14} {result.seconds:5.1f}s  {blamed}"
 
 
@@ -163,11 +188,12 @@ def run_selftest(
     report_dir: Path,
     requirements: Sequence[str] = (),
     jobs: int | None = None,
+    quirks: Sequence[str] | None = (),
 ) -> ExitCode:
     """Run every case (``jobs`` at a time), print the table fault -> detected? -> failed requirements, and judge."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs: expected a number of processes >= 1, got {jobs}")
-    cases = selftest_cases(vendors, faults)
+    cases = selftest_cases(vendors, faults, quirks)
     settings = CaseSettings(profile, seed, report_dir, tuple(requirements))
     workers = min(jobs, len(cases)) if jobs is not None else default_jobs(len(cases))
     width = max([LABEL_WIDTH, *(len(fault) for _, fault, _ in cases)])
@@ -182,14 +208,18 @@ def run_selftest(
                 return ExitCode.INTERRUPTED
     finally:
         results.close()
-    faults_total = [o for o in outcomes if o.fault]
+    faults_total = [o for o in outcomes if not o.must_stay_clean]
     detected = [o for o in faults_total if o.ok]
-    clean = [o for o in outcomes if not o.fault and o.ok]
     faithful = [o for o in outcomes if not o.fault]
+    quirked = [o for o in outcomes if o.fault.startswith(QUIRK)]
+    clean = [o for o in faithful + quirked if o.ok]
     print(
         f"detected {len(detected)}/{len(faults_total)} faults with the right requirement; "
-        f"faithful mocks clean: {len(clean)}/{len(faithful)}"
+        f"faithful mocks clean: {len([o for o in faithful if o.ok])}/{len(faithful)}; "
+        f"quirks clean: {len([o for o in quirked if o.ok])}/{len(quirked)}"
     )
     return (
-        ExitCode.CONFORMANT if len(detected) == len(faults_total) and len(clean) == len(faithful) else ExitCode.FAILURES
+        ExitCode.CONFORMANT
+        if len(detected) == len(faults_total) and len(clean) == len(faithful) + len(quirked)
+        else ExitCode.FAILURES
     )

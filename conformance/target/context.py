@@ -40,6 +40,7 @@ from conformance.verdicts import CheckErrored, CheckSkipped
 T = TypeVar("T")
 ABSENT_MARK = "absent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+NOT_ABOUT_THE_RESOURCE = frozenset({401, 403, 407, 429})  # 4xx answers that say nothing about the resource
 PROTECTED_NEWEST = 2
 
 
@@ -139,6 +140,31 @@ class TargetContext:
         auth = self.vendor.auth
         value = f"{scheme if scheme is not None else auth.scheme} {token if token is not None else self.token}"
         return {auth.header: value.strip()}
+
+    def answers_absent(self, exchange: Exchange, role: str = "delete") -> bool:
+        """Whether an answer says the resource does not exist: a 4xx that is not about the caller (401, 403, 407,
+        429), or the operation's documented "nothing there" answer (``absent_answer`` in vendor.yaml, e.g. a
+        tombstone whose ``deleted`` is false)."""
+        status = exchange.status
+        if status is None:
+            return False
+        if 400 <= status < 500:
+            return status not in NOT_ABOUT_THE_RESOURCE
+        op = self.vendor.operations.get(role)
+        absent = op.absent_answer if op is not None else None
+        if not absent or status != int(absent.get("status", 200)):
+            return False
+        try:
+            body = exchange.json()
+        except ValueError:
+            return False
+        node: Any = body
+        for part in str(absent.get("field", "")).split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        wanted = absent.get("equals")
+        return bool(node == wanted and type(node) is type(wanted))
 
     def has_operation(self, role: str) -> bool:
         """Whether the vendor documents an operation for ``role``."""
@@ -301,7 +327,7 @@ class TargetContext:
             first = self.call("delete", resource_id=resource_id, note=note)
         except CheckErrored:
             return False
-        if first.status is not None and 400 <= first.status < 500:
+        if self.answers_absent(first):
             self.ledger.remove(resource_id, f"{note}: answered {first.status}")
             return True
         if first.status is None or first.status >= 300:
@@ -335,14 +361,14 @@ class TargetContext:
         return name, exchange
 
     def wait_until_gone(self, resource_id: str, *, deadline: float | None = None) -> tuple[bool, list[Exchange]]:
-        """Poll a second DELETE until it answers 404 (or another 4xx), within the gone deadline."""
+        """Poll a second DELETE until it says the resource is absent (``answers_absent``), within the gone deadline."""
         limit = time.monotonic() + (self.target.gone_deadline if deadline is None else deadline)
         seen: list[Exchange] = []
         pause = 0.05
         while True:
             exchange = self.call("delete", resource_id=resource_id, note="poll: is the deleted resource gone?")
             seen.append(exchange)
-            if exchange.status is not None and 400 <= exchange.status < 500:
+            if self.answers_absent(exchange):
                 self.ledger.remove(resource_id)
                 with self._lock:
                     if resource_id not in self.gone_ids:
@@ -393,7 +419,7 @@ class TargetContext:
             except Exception as exc:
                 leaks[resource_id] = _reason(exc)
                 continue
-            if exchange.status is not None and 400 <= exchange.status < 500 and exchange.status not in {401, 403}:
+            if self.answers_absent(exchange):
                 self.ledger.remove(resource_id, f"cleanup: answered {exchange.status}")
             elif exchange.status is not None and exchange.status < 300:
                 pending.append(resource_id)
@@ -409,7 +435,7 @@ class TargetContext:
                 except Exception as exc:
                     leaks[resource_id] = _reason(exc)
                     continue
-                if exchange.status is not None and 400 <= exchange.status < 500:
+                if self.answers_absent(exchange):
                     self.ledger.remove(resource_id, "cleanup: gone")
                 else:
                     still.append(resource_id)

@@ -726,7 +726,6 @@ BLAXEL_PROBES: dict[str, tuple[Probe, Any]] = {
         (200, "nope", "DELETING"),
     ),
     "create-missing-name": (lambda c: "name" in _created(c)["metadata"], False),
-    "create-missing-createdat": (lambda c: "createdAt" in _created(c)["metadata"], False),
     "create-runtime-type-outside-enum": (lambda c: _created(c)["spec"]["runtime"]["type"], "OPENAI"),
     "create-generation-outside-enum": (
         lambda c: _dig(_created(c, model(runtime={"generation": "mk3"})), "spec", "runtime", "generation"),
