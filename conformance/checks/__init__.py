@@ -4,6 +4,16 @@ Importing this package registers every built-in check (the response, lifecycle a
 """
 
 from conformance.checks import fuzz, lifecycle, response
-from conformance.checks.registry import CHECKS, CheckFunction, register, run_check
+from conformance.checks.registry import CHECKS, CheckFunction, CheckSpec, register, run_check, validate_rows
 
-__all__ = ["CHECKS", "CheckFunction", "fuzz", "lifecycle", "register", "response", "run_check"]
+__all__ = [
+    "CHECKS",
+    "CheckFunction",
+    "CheckSpec",
+    "fuzz",
+    "lifecycle",
+    "register",
+    "response",
+    "run_check",
+    "validate_rows",
+]

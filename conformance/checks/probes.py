@@ -29,6 +29,7 @@ from conformance.checks.bodies import (
     set_field,
     valid_bodies,
 )
+from conformance.checks.registry import AUTH_KINDS
 from conformance.exchange import Exchange
 from conformance.target.context import TargetContext
 from conformance.verdicts import CheckFailed, CheckSkipped
@@ -222,7 +223,7 @@ def unknown_delete(ctx: TargetContext) -> Exchange:
     return ctx.probe("unknown", lambda: ctx.call("delete", resource_id=ctx.absent_id(), note="delete an unknown id"))
 
 
-AUTH_PROBES = ("no_credentials", "wrong_scheme", "wrong_token", "malformed_credentials", "restricted_token")
+AUTH_PROBES = tuple(AUTH_KINDS)
 
 
 def auth_probe(ctx: TargetContext, kind: str, role: str) -> Exchange:

@@ -17,6 +17,7 @@ from pathlib import Path
 from conformance import gating, interrupts, mock
 from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.catalog.profiles import get_profile
+from conformance.checks.registry import validate_rows
 from conformance.errors import ExitCode, InfrastructureError, UsageError
 from conformance.reports.summary import summary_markdown
 from conformance.results import RunResults, load_results
@@ -215,7 +216,7 @@ def execute(request: RunRequest) -> RunOutcome:
         if request.faults:
             raise UsageError("--fault applies to the embedded mocks only, not to a live target")
         for target in request.targets:
-            load_vendor(target.vendor)
+            validate_rows(load_vendor(target.vendor))
         with interrupts.signal_guard():
             results = run_targets(request.targets, request, run_id, seed, report_dir)
     else:
@@ -223,7 +224,7 @@ def execute(request: RunRequest) -> RunOutcome:
         if not vendors:
             raise UsageError("no vendor specs found (looked in the package's specs; set CONFORMANCE_SPECS_DIR)")
         for name in vendors:
-            load_vendor(name)
+            validate_rows(load_vendor(name))
         with (
             interrupts.signal_guard(),
             embedded_targets(vendors, run_id, faults=request.faults, delete_delay=request.delete_delay) as targets,
