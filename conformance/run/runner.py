@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conformance import gating, interrupts, mock
-from conformance.catalog.loader import load_vendor, vendor_names
+from conformance.catalog.loader import load_vendor, vendor_folders, vendor_names
 from conformance.catalog.profiles import get_profile
 from conformance.checks.registry import validate_rows
 from conformance.errors import ExitCode, InfrastructureError, UsageError
@@ -74,6 +74,21 @@ def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str,
     return assigned
 
 
+def ensure_mock(name: str) -> None:
+    """Serve a vendor folder's own ``mock.py`` when the package has no mock for that vendor."""
+    if name in mock.vendors():
+        return
+    folder = vendor_folders().get(name)
+    if folder is None or not (folder / "mock.py").is_file():
+        raise UsageError(f"vendor {name!r} has no reference mock (no mock.py in its folder): give --base-url")
+    try:
+        served = mock.load_mock_module(folder)
+    except mock.UnknownFault as exc:
+        raise UsageError(str(exc)) from None
+    if served != name:
+        raise UsageError(f"{folder / 'mock.py'} serves vendor {served!r}, not {name!r} (its VENDOR)")
+
+
 @contextlib.contextmanager
 def embedded_targets(
     vendors: Sequence[str], run_id: str, *, faults: Sequence[str] = (), delete_delay: float = 0.0
@@ -83,6 +98,8 @@ def embedded_targets(
     os.environ[EMBEDDED_TOKEN_ENV] = token
     restricted = os.environ.get(EMBEDDED_RESTRICTED_TOKEN_ENV) or "cf-restricted-" + secrets.token_hex(12)
     os.environ[EMBEDDED_RESTRICTED_TOKEN_ENV] = restricted
+    for name in vendors:
+        ensure_mock(name)
     assigned = faults_by_vendor(faults, vendors)
     servers: list[BackgroundServer] = []
     targets: list[Target] = []
