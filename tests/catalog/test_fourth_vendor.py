@@ -110,7 +110,8 @@ def create_app(options=None):
         deleted = "true" if "things-deleted-as-string" in options.faults else True
         return Reply(200, encode({"id": thing_id, "deleted": deleted}), "application/json")
 
-    routes = [route("/v1/things/{thing_id}", delete, "DELETE", error), *admin_routes(VENDOR, store, error, lambda i: {"id": i})]
+    routes = [route("/v1/things/{thing_id}", delete, "DELETE", error)]
+    routes += admin_routes(VENDOR, store, error, lambda i: {"id": i})
     return build_app(VENDOR, options, store, routes, error)
 '''
 
