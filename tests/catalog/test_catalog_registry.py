@@ -95,3 +95,9 @@ def test_several_bad_rows_are_reported_at_once() -> None:
     assert lines[0] == "x.yaml: 3 problems"
     assert lines[1].startswith("x.yaml: BTN-A-B: check:")
     assert lines[2].startswith("x.yaml: BTN-C-D: args: 'probe' is a required property")
+
+
+def test_the_vendor_guide_documents_every_check_and_probe() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "adding-a-vendor.md").read_text(encoding="utf-8")
+    assert [n for n in CHECKS if f"### `{n}`" not in guide] == []
+    assert [p for p in PROBES if f"`{p}`" not in guide] == []
