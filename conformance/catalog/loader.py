@@ -10,16 +10,19 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from conformance.catalog.model import LEVELS, AuthScheme, Operation, Requirement, Source, Vendor
+from conformance.catalog.derive import derive_rows
+from conformance.catalog.model import AuthScheme, Operation, Requirement, Source, Vendor
+from conformance.catalog.validate import raise_all, schema_errors
 from conformance.errors import UsageError
 
-_ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+VENDOR_DIRS_ENV = "CONFORMANCE_VENDOR_DIRS"
+SEED_FILE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 
 
 def specs_dir() -> Path:
@@ -30,12 +33,62 @@ def specs_dir() -> Path:
     return Path(__file__).parent.parent / "_specs"  # the checkout's specs/ (a symlink), or the copy inside a wheel
 
 
+def extra_vendor_dirs() -> tuple[Path, ...]:
+    """The user's vendor folders (``$CONFORMANCE_VENDOR_DIRS``, set from ``--vendor-dir`` and ``vendor_dirs``)."""
+    return tuple(Path(p) for p in os.environ.get(VENDOR_DIRS_ENV, "").split(os.pathsep) if p)
+
+
+def add_vendor_dirs(dirs: Iterable[Path | str]) -> None:
+    """Add vendor folders (a vendor folder, or a folder of them) for this process and the runs it starts."""
+    known = [str(p) for p in extra_vendor_dirs()]
+    for folder in dirs:
+        path = Path(folder).expanduser().resolve()
+        if not path.is_dir():
+            raise UsageError(f"--vendor-dir {folder}: not a folder")
+        if str(path) not in known:
+            known.append(str(path))
+    os.environ[VENDOR_DIRS_ENV] = os.pathsep.join(known)
+    _vendor_folders.cache_clear()
+    load_vendor.cache_clear()
+    load_client_requirements.cache_clear()
+
+
+def _folders_in(root: Path) -> list[Path]:
+    if (root / "vendor.yaml").is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if (p / "vendor.yaml").is_file()) if root.is_dir() else []
+
+
+@functools.cache
+def _vendor_folders(shipped: str, extra: str) -> dict[str, Path]:
+    found = {p.name: p for p in _folders_in(Path(shipped))}
+    for root in (Path(p) for p in extra.split(os.pathsep) if p):
+        for folder in _folders_in(root):
+            if folder.name in found and found[folder.name] != folder:
+                raise UsageError(f"vendor {folder.name!r} of {folder} clashes with {found[folder.name]}")
+            found[folder.name] = folder
+    return found
+
+
+def vendor_folders() -> dict[str, Path]:
+    """Every vendor's folder: the package's specs, then the user's vendor folders (a name clash is an error)."""
+    return _vendor_folders(str(specs_dir()), os.environ.get(VENDOR_DIRS_ENV, ""))
+
+
 def vendor_names() -> tuple[str, ...]:
-    """The vendors that have a folder under ``specs/``."""
-    root = specs_dir()
-    if not root.is_dir():
-        return ()
-    return tuple(sorted(p.name for p in root.iterdir() if (p / "vendor.yaml").is_file()))
+    """The vendors that have a folder (under ``specs/`` or in a user's vendor folder)."""
+    return tuple(sorted(vendor_folders()))
+
+
+def is_shipped(name: str) -> bool:
+    """Whether the vendor's folder is one of the package's ``specs/`` (not a user's)."""
+    folder = vendor_folders().get(name)
+    return folder is not None and folder.parent == specs_dir()
+
+
+def folder_label(name: str) -> str:
+    """How messages name a vendor's folder: ``specs/<name>`` when shipped, else its path."""
+    return f"specs/{name}" if is_shipped(name) else str(vendor_folders()[name])
 
 
 def _read_yaml(path: Path) -> Any:
@@ -48,27 +101,32 @@ def _read_yaml(path: Path) -> Any:
         raise UsageError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
-def _requirement(vendor: str, row: Mapping[str, Any], where: Path) -> Requirement:
-    try:
-        level = row["level"]
-        if level not in LEVELS:
-            raise UsageError(f"{where}: {row.get('id')}: level must be MUST or SHOULD, not {level!r}")
-        if not _ID_PATTERN.match(str(row["id"])):
-            raise UsageError(f"{where}: requirement id {row['id']!r} is not of the form ABC-WORD-WORD")
-        source = row["source"]
-        return Requirement(
-            id=str(row["id"]),
-            level=level,
-            operation=str(row["operation"]),
-            rule=" ".join(str(row["rule"]).split()),
-            source=Source(seed=str(source["seed"]), field=str(source["field"])),
-            check=str(row["check"]),
-            vendor=vendor,
-            args=dict(row.get("args") or {}),
-            inferred=bool(row.get("inferred", False)),
-        )
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"{where}: requirement {row!r:.80} lacks {exc}") from None
+def _read_valid(path: Path, kind: str, label: str, problems: list[str]) -> Any:
+    """The file's data (``None`` when absent); each schema problem is appended as ``label: …``."""
+    if not path.is_file():
+        return None
+    data = _read_yaml(path)
+    problems += [f"{label}: {line}" for line in schema_errors(kind, data)]
+    return data
+
+
+def _requirement(vendor: str, row: Mapping[str, Any]) -> Requirement:
+    source = row["source"]
+    return Requirement(
+        id=str(row["id"]),
+        level=row["level"],
+        operation=str(row["operation"]),
+        rule=" ".join(str(row["rule"]).split()),
+        source=Source(seed=str(source["seed"]), field=str(source["field"])),
+        check=str(row["check"]),
+        vendor=vendor,
+        args=dict(row.get("args") or {}),
+        inferred=bool(row.get("inferred", False)),
+    )
+
+
+def _rows(data: Any) -> list[Mapping[str, Any]]:
+    return list((data or {}).get("requirements") or [])
 
 
 def _operation(role: str, row: Mapping[str, Any]) -> Operation:
@@ -90,71 +148,106 @@ def _auth(row: Mapping[str, Any]) -> AuthScheme:
 
 @functools.cache
 def load_vendor(name: str) -> Vendor:
-    """Load and validate one vendor's folder; a ``UsageError`` names what is wrong."""
-    folder = specs_dir() / name
-    profile_path = folder / "vendor.yaml"
-    if not profile_path.is_file():
+    """Load and validate one vendor's folder; one ``UsageError`` names everything that is wrong."""
+    folder = vendor_folders().get(name)
+    if folder is None:
         known = ", ".join(vendor_names()) or "none"
         raise UsageError(f"unknown vendor {name!r} (known: {known})")
-    profile = _read_yaml(profile_path)
-    spec_path = folder / str(profile.get("openapi", "openapi.yaml"))
+    label = folder_label(name)
+    problems: list[str] = []
+    profile = _read_valid(folder / "vendor.yaml", "vendor", f"{label}/vendor.yaml", problems)
+    rows_data = _read_valid(folder / "requirements.yaml", "requirements", f"{label}/requirements.yaml", problems)
+    faults_data = _read_valid(folder / "faults.yaml", "faults", f"{label}/faults.yaml", problems)
+    raise_all(problems, label)
+    spec_name = str(profile.get("openapi", "openapi.yaml"))
+    spec_path = folder / spec_name
     spec = _read_yaml(spec_path)
     if not isinstance(spec, dict) or "paths" not in spec:
-        raise UsageError(f"{spec_path} is not an OpenAPI document")
-    req_path = folder / "requirements.yaml"
-    rows = (_read_yaml(req_path) or {}).get("requirements", []) if req_path.is_file() else []
-    requirements = tuple(_requirement(name, row, req_path) for row in rows)
+        raise UsageError(f"{label}/{spec_name} is not an OpenAPI document")
+    operations = {role: _operation(role, row) for role, row in profile["operations"].items()}
+    hand = [_requirement(name, row) for row in _rows(rows_data)]
+    derived = derive_rows(name, str(profile["prefix"]), spec, operations, profile.get("derive") or {}, spec_name)
+    requirements = (*hand, *derived)
+    problems += _catalog_problems(name, profile, requirements, label, spec_name)
+    faults = {
+        str(k): tuple(v if isinstance(v, list) else [v]) for k, v in ((faults_data or {}).get("faults") or {}).items()
+    }
+    ids = {r.id for r in requirements}
+    problems += [
+        f"{label}/faults.yaml: {fault}: {i}: no such requirement"
+        for fault, rows in faults.items()
+        for i in rows
+        if i not in ids
+    ]
+    raise_all(problems, label)
+    auth = profile["auth"]
+    return Vendor(
+        name=name,
+        title=str(profile["title"]),
+        prefix=str(profile["prefix"]),
+        spec=spec,
+        spec_path=spec_path,
+        server_path=str(profile.get("server_path", "")),
+        default_base_url=str(profile["default_base_url"]),
+        token_env=str(profile["token_env"]),
+        auth=_auth(auth),
+        auth_aliases=tuple(_auth(a) for a in auth.get("aliases") or []),
+        auth_documented=bool(auth.get("documented", True)),
+        error_schema=dict(profile["error"]["schema"]),
+        error_documented=bool(profile["error"].get("documented", True)),
+        operations=operations,
+        inferred_statuses={
+            role: {int(code): str(why) for code, why in codes.items()}
+            for role, codes in (profile.get("inferred_statuses") or {}).items()
+        },
+        requirements=requirements,
+        faults=faults,
+        semantics={str(k): str(v) for k, v in (profile.get("semantics") or {}).items()},
+        folder_label=label,
+    )
+
+
+def _catalog_problems(
+    name: str, profile: Mapping[str, Any], requirements: Iterable[Requirement], label: str, spec_name: str
+) -> list[str]:
+    """Duplicate ids, ids without the vendor's prefix, unknown operations, sources citing unknown documents."""
+    problems: list[str] = []
     seen: set[str] = set()
-    for requirement in requirements:
-        if requirement.id in seen:
-            raise UsageError(f"{req_path}: duplicate requirement id {requirement.id}")
-        seen.add(requirement.id)
-    faults_path = folder / "faults.yaml"
-    fault_rows = (_read_yaml(faults_path) or {}) if faults_path.is_file() else {}
-    faults = {str(k): tuple(v if isinstance(v, list) else [v]) for k, v in fault_rows.get("faults", {}).items()}
-    try:
-        auth = profile["auth"]
-        return Vendor(
-            name=name,
-            title=str(profile["title"]),
-            prefix=str(profile["prefix"]),
-            spec=spec,
-            spec_path=spec_path,
-            server_path=str(profile.get("server_path", "")),
-            default_base_url=str(profile["default_base_url"]),
-            token_env=str(profile["token_env"]),
-            auth=_auth(auth),
-            auth_aliases=tuple(_auth(a) for a in auth.get("aliases", [])),
-            auth_documented=bool(auth.get("documented", True)),
-            error_schema=dict(profile["error"]["schema"]),
-            error_documented=bool(profile["error"].get("documented", True)),
-            operations={role: _operation(role, row) for role, row in profile["operations"].items()},
-            inferred_statuses={
-                role: {int(code): str(why) for code, why in codes.items()}
-                for role, codes in (profile.get("inferred_statuses") or {}).items()
-            },
-            requirements=requirements,
-            faults=faults,
-            semantics={str(k): str(v) for k, v in (profile.get("semantics") or {}).items()},
-        )
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"{profile_path}: missing or malformed field {exc}") from None
+    documents = {str(d) for d in profile.get("documents") or []} | {spec_name}
+    roles = set(profile["operations"]) | {"any"}
+    for r in requirements:
+        where = f"{label}/requirements.yaml: {r.id}"
+        if r.id in seen:
+            problems.append(f"{where}: duplicate requirement id" + (" (a derived row has it)" if r.derived else ""))
+        seen.add(r.id)
+        if not r.id.startswith(f"{profile['prefix']}-"):
+            problems.append(f"{where}: id: does not start with the vendor prefix {profile['prefix']}-")
+        if r.operation not in roles:
+            problems.append(f"{where}: operation: {r.operation!r} is not one of {sorted(roles)}")
+        if "documents" in profile and r.source.seed not in documents and not SEED_FILE.match(r.source.seed):
+            problems.append(
+                f"{where}: source.seed: {r.source.seed!r} is neither a seed file nor one of {sorted(documents)}"
+            )
+    return problems
 
 
 @functools.cache
 def load_client_requirements(name: str) -> tuple[Requirement, ...]:
     """The vendor's client requirements (``client-requirements.yaml``, judged by ``sdk-gate``, not the suite)."""
-    load_vendor(name)
-    path = specs_dir() / name / "client-requirements.yaml"
-    if not path.is_file():
-        return ()
-    requirements = tuple(_requirement(name, row, path) for row in (_read_yaml(path) or {}).get("requirements", []))
-    server_ids = {r.id for r in load_vendor(name).requirements}
+    vendor = load_vendor(name)
+    path = vendor_folders()[name] / "client-requirements.yaml"
+    where = f"{vendor.folder_label}/client-requirements.yaml"
+    problems: list[str] = []
+    data = _read_valid(path, "client-requirements", where, problems)
+    raise_all(problems, where)
+    requirements = tuple(_requirement(name, row) for row in _rows(data))
+    server_ids = {r.id for r in vendor.requirements}
     seen: set[str] = set()
     for requirement in requirements:
         if requirement.id in seen or requirement.id in server_ids:
-            raise UsageError(f"{path}: duplicate requirement id {requirement.id}")
+            problems.append(f"{where}: {requirement.id}: duplicate requirement id")
         seen.add(requirement.id)
+    raise_all(problems, where)
     return requirements
 
 

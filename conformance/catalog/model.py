@@ -34,6 +34,7 @@ class Requirement:
     vendor: str
     args: Mapping[str, Any] = field(default_factory=dict)
     inferred: bool = False
+    derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Vendor:
     requirements: tuple[Requirement, ...]
     faults: Mapping[str, tuple[str, ...]]
     semantics: Mapping[str, str]
+    folder_label: str = ""
 
     @property
     def dialect(self) -> str:

@@ -4,6 +4,17 @@ Importing this package registers every built-in check (the response, lifecycle, 
 """
 
 from conformance.checks import fuzz, lifecycle, response, robustness
-from conformance.checks.registry import CHECKS, CheckFunction, register, run_check
+from conformance.checks.registry import CHECKS, CheckFunction, CheckSpec, register, run_check, validate_rows
 
-__all__ = ["CHECKS", "CheckFunction", "fuzz", "lifecycle", "register", "response", "robustness", "run_check"]
+__all__ = [
+    "CHECKS",
+    "CheckFunction",
+    "CheckSpec",
+    "fuzz",
+    "lifecycle",
+    "register",
+    "response",
+    "robustness",
+    "run_check",
+    "validate_rows",
+]

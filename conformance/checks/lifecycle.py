@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conformance.catalog.model import Requirement
+from conformance.catalog.model import Requirement, Vendor
 from conformance.checks.bodies import (
     _merged,
     get_field,
@@ -21,12 +21,27 @@ from conformance.checks.probes import (
     no_success,
     successful_creates,
 )
-from conformance.checks.registry import register
+from conformance.checks.registry import RequestKind, op_text, register, sends_fixed
 from conformance.target.context import TargetContext
 from conformance.verdicts import CheckFailed, CheckSkipped, Evidence
 
+ECHOES_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"fields": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}},
+    "additionalProperties": False,  # no fields: the whole body sent is compared
+}
 
-@register("echoes_request")
+
+def _sends_recreate(vendor: Vendor, requirement: Requirement) -> list[RequestKind]:
+    create, delete = op_text(vendor, "create"), op_text(vendor, "delete")
+    return [RequestKind(f"{create}, {delete}, then {create} the same name again", True)]
+
+
+def _sends_read_only(vendor: Vendor, requirement: Requirement) -> list[RequestKind]:
+    return [RequestKind(f"{op_text(vendor, 'create')} with readOnly members set", True)]
+
+
+@register("echoes_request", args_schema=ECHOES_ARGS, sends=sends_fixed("created"))
 def check_echoes_request(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A created resource reflects what was sent: the listed ``args.fields``, or (no list) the whole body.
 
@@ -100,7 +115,7 @@ def _contains(got: Any, sent: Any) -> bool:
     return bool(got == sent and type(got) is type(sent))
 
 
-@register("returns_deleted")
+@register("returns_deleted", sends=sends_fixed("deleted"))
 def check_returns_deleted(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A delete answers with the resource it deleted: its id field equals the id in the path."""
     role = requirement.operation
@@ -116,7 +131,7 @@ def check_returns_deleted(ctx: TargetContext, requirement: Requirement) -> Evide
     return Evidence(examined=len(pairs), exchanges=[pairs[0][1]])
 
 
-@register("gone_after_delete")
+@register("gone_after_delete", sends=sends_fixed("deleted"))
 def check_gone_after_delete(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """After a successful delete the resource disappears within the deadline (polled: deletion may be async)."""
     pairs = [(i, e) for i, e in deleted_exchanges(ctx) if e.status is not None and e.status < 300]
@@ -133,7 +148,7 @@ def check_gone_after_delete(ctx: TargetContext, requirement: Requirement) -> Evi
     return Evidence(examined=len(polls), exchanges=[first, polls[-1]], notes=[f"gone after {len(polls)} poll(s)"])
 
 
-@register("recreate_after_delete")
+@register("recreate_after_delete", sends=_sends_recreate)
 def check_recreate_after_delete(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Once a deleted resource is gone, its name can be created again (polled to the deadline)."""
     import time
@@ -162,7 +177,7 @@ def check_recreate_after_delete(ctx: TargetContext, requirement: Requirement) ->
         pause = min(pause * 2, 1.0)
 
 
-@register("read_only_ignored")
+@register("read_only_ignored", sends=_sends_read_only)
 def check_read_only_ignored(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A create that sends readOnly members is rejected, or their values are the server's, not the client's."""
     schema = create_schema(ctx)

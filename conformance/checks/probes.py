@@ -29,6 +29,7 @@ from conformance.checks.bodies import (
     set_field,
     valid_bodies,
 )
+from conformance.checks.registry import AUTH_KINDS
 from conformance.exchange import Exchange
 from conformance.target.context import TargetContext
 from conformance.verdicts import CheckFailed, CheckSkipped
@@ -93,6 +94,11 @@ def boundary_bodies(ctx: TargetContext) -> list[Body]:
     maximal = draw_all(ctx, valid_create_bodies(ctx, presence="all", size="max"), 1, "maximal")[0]
     minimal = draw_all(ctx, valid_create_bodies(ctx, presence="required", size="min"), 1, "minimal-size")[0]
     return [at_max_length(maximal, rules, skip=id_field), minimal]
+
+
+def full_body(ctx: TargetContext, name: str) -> Body:
+    """A valid create body with every optional member (the maximal boundary body), named ``name``."""
+    return set_field(boundary_bodies(ctx)[0], ctx.operation("create").id_field or "name", name)
 
 
 def minimal_body(ctx: TargetContext, name: str) -> Body:
@@ -179,13 +185,18 @@ def successful_creates(ctx: TargetContext) -> list[tuple[Body, Exchange]]:
 
 
 def deleted_exchanges(ctx: TargetContext) -> list[tuple[str, Exchange]]:
-    """Deletes of resources the run may delete (created by it, or disposable)."""
+    """Deletes of resources the run may delete (created by it, or disposable).
+
+    The first is created with every optional member (so that its delete answer carries them all, to be judged), the
+    second with only the required ones.
+    """
 
     def run() -> list[tuple[str, Exchange]]:
         out: list[tuple[str, Exchange]] = []
-        for _ in range(2):
+        for i in range(2):
+            make = full_body if i == 0 else minimal_body
             try:
-                resource_id, _created = ctx.new_resource(lambda name: minimal_body(ctx, name))
+                resource_id, _created = ctx.new_resource(lambda name, make=make: make(ctx, name))
             except CheckSkipped:
                 if out:
                     break
@@ -228,7 +239,7 @@ def unknown_delete(ctx: TargetContext) -> Exchange:
     return ctx.probe("unknown", lambda: ctx.call("delete", resource_id=ctx.absent_id(), note="delete an unknown id"))
 
 
-AUTH_PROBES = ("no_credentials", "wrong_scheme", "wrong_token", "malformed_credentials", "restricted_token")
+AUTH_PROBES = tuple(AUTH_KINDS)
 
 
 def auth_probe(ctx: TargetContext, kind: str, role: str) -> Exchange:

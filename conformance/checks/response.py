@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance.catalog.model import Requirement
+from conformance.catalog.model import Requirement, Vendor
 from conformance.checks.bodies import (
+    SCHEMA_VIOLATIONS,
     get_field,
 )
 from conformance.checks.probes import (
@@ -20,15 +21,83 @@ from conformance.checks.probes import (
     targeted_invalid_bodies,
     values_at,
 )
-from conformance.checks.registry import register
+from conformance.checks.registry import PROBES, RequestKind, op_text, register, sends_fixed, sends_probe
 from conformance.exchange import Exchange
 from conformance.target.context import TargetContext
 from conformance.verdicts import CheckFailed, CheckSkipped, Evidence
 
+# The aspects of one response member that ``response_field`` judges.
+ASPECTS: tuple[str, ...] = ("required", "type", "enum", "iso8601", "equals")
+
+_STATUS: dict[str, Any] = {"type": "integer", "minimum": 100, "maximum": 599}
+STATUS_ARGS: dict[str, Any] = {"type": "object", "properties": {"status": _STATUS}, "additionalProperties": False}
+PROBE_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"probe": {}},
+    "required": ["probe"],
+    "additionalProperties": False,
+}
+STATUS_ON_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "probe": {},
+        "status": {"oneOf": [_STATUS, {"type": "array", "items": _STATUS, "minItems": 1}]},
+    },
+    "required": ["probe", "status"],
+    "additionalProperties": False,
+}
+RESPONSE_SCHEMA_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"probe": {}, "status": _STATUS, "schema": {"type": "object"}},
+    "required": ["probe"],
+    "additionalProperties": False,
+}
+RESPONSE_FIELD_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "probe": {},
+        "field": {"type": "string", "pattern": r"^[^.\[\]]+(\[\])?(\.[^.\[\]]+(\[\])?)*$"},
+        "aspect": {"enum": list(ASPECTS)},
+        "value": {},
+        "values": {"type": "array", "minItems": 1},  # an inferred enum the document does not carry
+    },
+    "required": ["probe", "field", "aspect"],
+    "additionalProperties": False,
+    "if": {"properties": {"aspect": {"const": "equals"}}},
+    "then": {"required": ["value"]},
+}
+INVALID_BODY_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "field": {"type": "string", "minLength": 1},
+        "max_length": {"type": "integer", "minimum": 0},
+        "min_length": {"type": "integer", "minimum": 0},
+        "alphabet": {"type": "string", "minLength": 1},
+        "edge_alphabet": {"type": "string", "minLength": 1},
+        "violation": {"enum": list(SCHEMA_VIOLATIONS)},
+        "status": _STATUS,
+    },
+    "oneOf": [
+        {"required": ["field"], "not": {"required": ["violation"]}},
+        {"required": ["violation"], "not": {"required": ["field"]}},
+    ],
+    "additionalProperties": False,
+}
+
+
+def _sends_invalid(vendor: Vendor, requirement: Requirement) -> list[RequestKind]:
+    broken = requirement.args.get("field") or requirement.args.get("violation") or "a rule"
+    return [RequestKind(f"{op_text(vendor, 'create')} with bodies breaking {broken} (expected to be refused)", True)]
+
+
+def _sends_nothing(vendor: Vendor, requirement: Requirement) -> list[RequestKind]:
+    return [RequestKind("none of its own (judges the answers recorded by the other checks)", False)]
+
+
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-@register("accepts_valid_body")
+@register("accepts_valid_body", args_schema=STATUS_ARGS, sends=sends_fixed("created"))
 def check_accepts_valid_body(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every valid body (boundary lengths included) is answered with the documented success status."""
     expected = int(requirement.args.get("status", 200))
@@ -43,7 +112,7 @@ def check_accepts_valid_body(ctx: TargetContext, requirement: Requirement) -> Ev
     return Evidence(examined=len(pairs), exchanges=[pairs[0][1]])
 
 
-@register("rejects_invalid_body")
+@register("rejects_invalid_body", args_schema=INVALID_BODY_ARGS, sends=_sends_invalid)
 def check_rejects_invalid_body(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Bodies that break the rule are answered with the documented client-error status."""
     expected = int(requirement.args.get("status", 400))
@@ -65,7 +134,7 @@ def check_rejects_invalid_body(ctx: TargetContext, requirement: Requirement) -> 
     return Evidence(examined=len(seen), exchanges=seen[:1])
 
 
-@register("status_on")
+@register("status_on", args_schema=STATUS_ON_ARGS, sends=sends_probe, probes=PROBES)
 def check_status_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A probe (unknown id, broken credentials, duplicate …) gets the expected status code."""
     expected = requirement.args["status"]
@@ -81,7 +150,7 @@ def check_status_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
     return Evidence(examined=len(exchanges), exchanges=exchanges[:1])
 
 
-@register("error_shape")
+@register("error_shape", args_schema=PROBE_ARGS, sends=sends_probe, probes=PROBES)
 def check_error_shape(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every error answer of a probe is a JSON body of the vendor's error schema."""
     exchanges = [
@@ -105,7 +174,7 @@ def check_error_shape(ctx: TargetContext, requirement: Requirement) -> Evidence:
     return Evidence(examined=len(exchanges), exchanges=exchanges[:1])
 
 
-@register("content_type_json")
+@register("content_type_json", args_schema=PROBE_ARGS, sends=sends_probe, probes=PROBES)
 def check_content_type_json(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Successful answers of a probe declare a JSON media type."""
     exchanges = probe_exchanges(ctx, str(requirement.args["probe"]), requirement.operation)
@@ -126,7 +195,7 @@ def _success_schema(ctx: TargetContext, role: str, status: int = 200) -> dict[st
     return schema
 
 
-@register("response_schema")
+@register("response_schema", args_schema=RESPONSE_SCHEMA_ARGS, sends=sends_probe, probes=PROBES)
 def check_response_schema(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every successful answer of a probe validates against the documented response schema (or ``args.schema``)."""
     role = requirement.operation
@@ -143,7 +212,7 @@ def check_response_schema(ctx: TargetContext, requirement: Requirement) -> Evide
     return Evidence(examined=len(exchanges), exchanges=exchanges[:1])
 
 
-@register("response_field")
+@register("response_field", args_schema=RESPONSE_FIELD_ARGS, sends=sends_probe, probes=PROBES)
 def check_response_field(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """One field of the success body: present (``required``), of its type, in its enum, or ISO-8601."""
     role = requirement.operation
@@ -189,7 +258,7 @@ def check_response_field(ctx: TargetContext, requirement: Requirement) -> Eviden
     return Evidence(examined=examined, exchanges=exchanges[:1])
 
 
-@register("status_documented")
+@register("status_documented", sends=_sends_nothing, last=True)
 def check_status_documented(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every status the operation answered is documented, or is an inferred careful-server status."""
     role = requirement.operation
@@ -220,7 +289,7 @@ def _matches(template: str, url: str, base_url: str) -> bool:
     return re.match(pattern, path.split("?")[0]) is not None
 
 
-@register("absent_on")
+@register("absent_on", args_schema=STATUS_ON_ARGS, sends=sends_probe, probes=PROBES)
 def check_absent_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A probe's answers say "no such resource": ``args.status`` (e.g. 404), or the documented absent answer."""
     expected = int(requirement.args.get("status", 404))

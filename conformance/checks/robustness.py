@@ -25,7 +25,7 @@ from conformance.checks.probes import (
     minimal_body,
     wrong_tokens,
 )
-from conformance.checks.registry import register
+from conformance.checks.registry import register, sends_kinds
 from conformance.exchange import Exchange
 from conformance.target.context import TargetContext
 from conformance.verdicts import CheckFailed, CheckSkipped, Evidence
@@ -75,7 +75,17 @@ def still_exists(ctx: TargetContext, resource_id: str, seen: list[Exchange], why
         )
 
 
-@register("auth_not_processed")
+ODD_IDS_ARGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"expect": {"const": "4xx"}},
+    "additionalProperties": False,
+}
+
+
+@register(
+    "auth_not_processed",
+    sends=sends_kinds(("create", True), ("delete", True), note="with broken credentials, on a resource that exists"),
+)
 def check_auth_not_processed(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A request with broken credentials is never processed: no 2xx, and the resource it names survives.
 
@@ -161,7 +171,7 @@ def _without(body: Body, dotted: str) -> Body:
     return out
 
 
-@register("defaults_applied")
+@register("defaults_applied", sends=sends_kinds(("create", True), note="without each member that has a default"))
 def check_defaults_applied(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every ``default`` of the request schema is what the created resource carries when the member is omitted.
 
@@ -214,7 +224,9 @@ def enum_bodies(ctx: TargetContext) -> list[tuple[Body, list[str]]]:
     return out
 
 
-@register("enum_values_accepted")
+@register(
+    "enum_values_accepted", sends=sends_kinds(("create", True), note="covering every value of every request enum")
+)
 def check_enum_values_accepted(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every value of every request enum is accepted (several enums per body: N bodies, N the largest enum)."""
 
@@ -244,7 +256,7 @@ def load_samples(ctx: TargetContext) -> list[dict[str, Any]]:
     return list(data.get("samples", []))
 
 
-@register("doc_samples")
+@register("doc_samples", sends=sends_kinds(("create", True), ("delete", True), note="the request samples of the docs"))
 def check_doc_samples(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Every request sample of the docs (headers and body as published) gets its documented answer."""
     seen: list[Exchange] = []
@@ -287,7 +299,7 @@ def check_doc_samples(ctx: TargetContext, requirement: Requirement) -> Evidence:
 # --------------------------------------------------------------------------- state: gone, rejected, case
 
 
-@register("gone_stays_gone")
+@register("gone_stays_gone", sends=sends_kinds(("delete", True), note="again, of every id seen gone"))
 def check_gone_stays_gone(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A resource once seen gone is still gone when checked again later (every such id of the run)."""
     if not ctx.gone_ids:
@@ -309,7 +321,9 @@ def check_gone_stays_gone(ctx: TargetContext, requirement: Requirement) -> Evide
     return Evidence(examined=len(seen), exchanges=seen[:1])
 
 
-@register("rejected_create_leaves_no_trace")
+@register(
+    "rejected_create_leaves_no_trace", sends=sends_kinds(("create", True), note="rejected, then valid, with one name")
+)
 def check_rejected_create_leaves_no_trace(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A create answered 4xx leaves nothing: its (valid) name is still free, a valid create of it succeeds."""
     checked = 0
@@ -344,7 +358,9 @@ def json_of_request(exchange: Exchange) -> Any:
     return json.loads(exchange.request_body or "")
 
 
-@register("ids_case_sensitive")
+@register(
+    "ids_case_sensitive", sends=sends_kinds(("create", True), ("delete", True), note="of the id with its case changed")
+)
 def check_ids_case_sensitive(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A DELETE of an id differing only in case deletes nothing (ids are case-sensitive; no seed says otherwise)."""
     resource_id, _ = ctx.new_resource(lambda name: minimal_body(ctx, name))
@@ -400,7 +416,9 @@ def odd_id_exchanges(ctx: TargetContext) -> tuple[str, list[tuple[str, Exchange]
     return ctx.probe("odd_ids", run)
 
 
-@register("odd_ids")
+@register(
+    "odd_ids", args_schema=ODD_IDS_ARGS, sends=sends_kinds(("delete", False), note="of ids with unusual characters")
+)
 def check_odd_ids(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """DELETEs of ids with unusual characters: never 5xx and delete nothing (``args.expect: 4xx`` also the class)."""
     near, answers, tail, lost = odd_id_exchanges(ctx)

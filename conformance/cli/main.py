@@ -12,6 +12,8 @@ from pathlib import Path
 from conformance.catalog.loader import vendor_names
 from conformance.errors import ConformanceError, ExitCode, UsageError
 
+VENDOR_DIR_HELP = "a vendor folder outside the package, or a folder of them (repeatable; docs/adding-a-vendor.md)"
+
 EXIT_CODES = """exit codes:
   0    conformant: every MUST requirement passed (and nothing leaked)
   1    conformance failures: a MUST requirement failed, or a created resource could not be cleaned up
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--vendor", action="append", default=[], help="vendor to test (repeatable; default: all)")
+    run.add_argument("--vendor-dir", action="append", default=[], type=Path, help=VENDOR_DIR_HELP)
     run.add_argument(
         "--base-url",
         help="a live target: the spec's server URL, with the spec's server path (vendor.yaml default_base_url)",
@@ -119,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
     selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
+    selftest.add_argument("--vendor-dir", action="append", default=[], type=Path, help=VENDOR_DIR_HELP)
     selftest.add_argument("--fault", action="append", default=[], help="limit to these faults")
     selftest.add_argument(
         "--quirk", action="append", default=[], help="limit the must-stay-clean quirk cases to these quirks"
@@ -142,7 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_vendor_dirs(args: argparse.Namespace) -> None:
+    from conformance.catalog.loader import add_vendor_dirs, vendor_names
+
+    if args.vendor_dir:
+        add_vendor_dirs(args.vendor_dir)
+    known = vendor_names()
+    unknown = [v for v in args.vendor if v not in known]
+    if unknown:
+        raise UsageError(f"unknown vendor {unknown[0]!r} (known: {', '.join(known)})")
+
+
 def _cmd_run(args: argparse.Namespace) -> ExitCode:
+    _use_vendor_dirs(args)
     from conformance.reports.summary import console_table
     from conformance.run.runner import RunRequest, execute
     from conformance.target.config import Overrides, resolve_targets
@@ -259,6 +275,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
+    _use_vendor_dirs(args)
     from conformance.selftest.runner import run_selftest
 
     return run_selftest(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import yaml
 
+from conformance.catalog.validate import raise_all, schema_errors
 from conformance.errors import ExitCode, UsageError
 from conformance.results import RequirementResult, RunResults, load_results
 
@@ -209,6 +210,7 @@ def load_expectations(paths: Iterable[Path]) -> list[Expectation]:
         data = _read_expectation_file(path) or {}
         if not isinstance(data, Mapping) or not isinstance(data.get("expectations", []), list):
             raise UsageError(f"{path}: expected a mapping with an `expectations` list")
+        raise_all([f"{path}: {line}" for line in schema_errors("expectations", data)], str(path))
         default_target = data.get("target")
         for index, row in enumerate(data.get("expectations", [])):
             out.append(_expectation(row, str(default_target) if default_target else None, f"{path}#{index + 1}"))

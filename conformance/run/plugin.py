@@ -20,6 +20,7 @@ from conformance.catalog.loader import load_vendor
 from conformance.catalog.model import Requirement
 from conformance.catalog.profiles import get_profile
 from conformance.checks import run_check
+from conformance.checks.registry import is_last
 from conformance.redact import Redactor
 from conformance.reports.allure import write_allure_extras
 from conformance.reports.summary import summary_markdown
@@ -27,8 +28,6 @@ from conformance.results import RequirementResult, RunResults, tool_versions
 from conformance.target.context import TargetContext
 from conformance.target.model import Target, check_base_url
 from conformance.verdicts import Evidence, Verdict
-
-LAST_CHECKS = ("status_documented",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -189,7 +188,7 @@ class ConformanceSession:
         out: list[Case] = []
         for target in self.run.targets:
             rows = [r for r in load_vendor(target.vendor).requirements if not selected or r.id in selected]
-            rows.sort(key=lambda r: r.check in LAST_CHECKS)
+            rows.sort(key=lambda r: is_last(r.check))
             out += [Case(target, r, self) for r in rows]
         return out
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conformance import gating, interrupts, mock
-from conformance.catalog.loader import load_vendor, vendor_names
+from conformance.catalog.loader import load_vendor, vendor_folders, vendor_names
 from conformance.catalog.profiles import get_profile
+from conformance.checks.registry import validate_rows
 from conformance.errors import ExitCode, InfrastructureError, UsageError
 from conformance.reports.summary import summary_markdown
 from conformance.results import RunResults, load_results
@@ -88,6 +89,21 @@ def quirks_by_vendor(quirks: Sequence[str], vendors: Sequence[str]) -> dict[str,
     return assigned
 
 
+def ensure_mock(name: str) -> None:
+    """Serve a vendor folder's own ``mock.py`` when the package has no mock for that vendor."""
+    if name in mock.vendors():
+        return
+    folder = vendor_folders().get(name)
+    if folder is None or not (folder / "mock.py").is_file():
+        raise UsageError(f"vendor {name!r} has no reference mock (no mock.py in its folder): give --base-url")
+    try:
+        served = mock.load_mock_module(folder)
+    except mock.UnknownFault as exc:
+        raise UsageError(str(exc)) from None
+    if served != name:
+        raise UsageError(f"{folder / 'mock.py'} serves vendor {served!r}, not {name!r} (its VENDOR)")
+
+
 @contextlib.contextmanager
 def embedded_targets(
     vendors: Sequence[str],
@@ -108,6 +124,8 @@ def embedded_targets(
     os.environ[EMBEDDED_TOKEN_ENV] = token
     restricted = os.environ.get(EMBEDDED_RESTRICTED_TOKEN_ENV) or "cf-restricted-" + secrets.token_hex(12)
     os.environ[EMBEDDED_RESTRICTED_TOKEN_ENV] = restricted
+    for name in vendors:
+        ensure_mock(name)
     assigned = faults_by_vendor(faults, vendors)
     quirked = quirks_by_vendor(quirks, vendors)
     servers: list[BackgroundServer] = []
@@ -251,7 +269,7 @@ def execute(request: RunRequest) -> RunOutcome:
         if request.faults or request.quirks or request.mutant:
             raise UsageError("--fault, --quirk and --mutant apply to the embedded mocks only, not to a live target")
         for target in request.targets:
-            load_vendor(target.vendor)
+            validate_rows(load_vendor(target.vendor))
         with interrupts.signal_guard():
             results = run_targets(request.targets, request, run_id, seed, report_dir)
     else:
@@ -259,7 +277,7 @@ def execute(request: RunRequest) -> RunOutcome:
         if not vendors:
             raise UsageError("no vendor specs found (looked in the package's specs; set CONFORMANCE_SPECS_DIR)")
         for name in vendors:
-            load_vendor(name)
+            validate_rows(load_vendor(name))
         foreign: dict[str, list[str]] = {}
         with (
             interrupts.signal_guard(),
