@@ -7,6 +7,7 @@ operations by role (``create``, ``delete``), never a vendor by name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -194,9 +195,9 @@ def deleted_exchanges(ctx: TargetContext) -> list[tuple[str, Exchange]]:
     def run() -> list[tuple[str, Exchange]]:
         out: list[tuple[str, Exchange]] = []
         for i in range(2):
-            make = full_body if i == 0 else minimal_body
+            make = functools.partial(full_body if i == 0 else minimal_body, ctx)
             try:
-                resource_id, _created = ctx.new_resource(lambda name, make=make: make(ctx, name))
+                resource_id, _created = ctx.new_resource(make)
             except CheckSkipped:
                 if out:
                     break
