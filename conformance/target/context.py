@@ -440,16 +440,17 @@ class TargetContext:
             if exchange.status is not None and 400 <= exchange.status < 500:
                 self.ledger.remove(resource_id)
                 return True, seen
-            if time.monotonic() + pause > limit:
+            now = time.monotonic()
+            if now >= limit:
                 self._mark_never_gone(resource_id, exchange, len(seen))
                 return False, seen
-            time.sleep(pause)
+            time.sleep(min(pause, limit - now))  # the last poll lands on the deadline itself
             pause = min(pause * 2, 1.0)
 
     def _mark_never_gone(self, resource_id: str, last: Exchange, polls: int) -> None:
         deleted = self._deleted_at.get(resource_id)
         age = time.monotonic() - deleted if deleted is not None else self.target.gone_deadline
-        if age + 0.2 < self.target.gone_deadline:
+        if age + 0.05 < self.target.gone_deadline:
             return  # a wait cut short (a shorter deadline asked for, or deletes already known stuck): not proof
         message = (
             f"{resource_id!r} still answers {last.status} to DELETE {age:.1f}s after it was deleted "
