@@ -120,8 +120,9 @@ def check_base_path(target: Target, run_id: str) -> None:
         return  # judged by the run's own limits
     finally:
         client.close()
-    if any(e.transport_error for e in (here_token, here_anon)):
-        return
+    answers = (here_token, here_anon, there_token, there_anon)
+    if any(e.transport_error for e in answers[:2]) or any(e.status in {429, 502, 503, 504} for e in answers):
+        return  # inconclusive (unreachable or busy): the run's own retries and limits judge that
     expected = vendor.server_path or "/"
     here_auth = here_anon.status in {401, 403}
     there_auth = not there_anon.transport_error and there_anon.status in {401, 403}
