@@ -12,6 +12,38 @@ from conformance.errors import UsageError
 
 FORMAT_NAME = "conformance-results"
 FORMAT_VERSION = 1
+# What a skipped MUST row's reason says about the option that would let it run (the verdict then names it).
+UNLOCKING_OPTIONS = (
+    ("allow-destructive", "--allow-destructive (allow_destructive = true)"),
+    ("allow_destructive", "--allow-destructive (allow_destructive = true)"),
+    ("disposable", "--disposable-id (disposable_ids)"),
+    ("restricted token", "--restricted-token-env (restricted_token_env)"),
+    ("restricted_token_env", "--restricted-token-env (restricted_token_env)"),
+)
+
+
+def unlocking_option(message: str) -> str | None:
+    """The option that would let a row skipped with ``message`` run, when the skip is one of configuration."""
+    text = message.lower()
+    for needle, option in UNLOCKING_OPTIONS:
+        if needle in text:
+            return option
+    return None
+
+
+def incomplete_reasons(results: list[RequirementResult]) -> list[str]:
+    """One line per cause of skipped MUST rows (they are not a pass), naming the option that would run them."""
+    causes: dict[str, list[str]] = {}
+    for result in results:
+        if result.level != "MUST" or result.status != "skipped":
+            continue
+        option = unlocking_option(result.message)
+        key = f"needs {option}" if option else " ".join(result.message.split())[:160]
+        causes.setdefault(key, []).append(f"{result.requirement} on {result.target}")
+    return [
+        f"{len(rows)} MUST row(s) skipped, {key}: {', '.join(rows[:3])}{' …' if len(rows) > 3 else ''}"
+        for key, rows in causes.items()
+    ]
 
 
 @dataclass
@@ -69,14 +101,34 @@ class RunResults:
         """JSON-ready results."""
         data = asdict(self)
         data = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **data}
-        data["summary"] = {
-            "counts": self.counts(),
-            "must_failed": len(self.failed("MUST")),
-            "should_failed": len(self.failed("SHOULD")),
-            "errors": self.counts().get("error", 0),
-            "leaks": len(self.leaks),
-        }
+        data["summary"] = self.summary()
         return data
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and the verdict: FAIL (a MUST failed or a leak), INCOMPLETE (a MUST skipped), ERROR, PASS."""
+        counts = self.counts()
+        must_failed = len(self.failed("MUST"))
+        incomplete = incomplete_reasons(self.results)
+        must_skipped = sum(r.level == "MUST" and r.status == "skipped" for r in self.results)
+        errors = counts.get("error", 0)
+        if must_failed or self.leaks:
+            verdict = "FAIL"
+        elif must_skipped:
+            verdict = "INCOMPLETE"
+        elif errors:
+            verdict = "ERROR"
+        else:
+            verdict = "PASS"
+        return {
+            "verdict": verdict,
+            "counts": counts,
+            "must_failed": must_failed,
+            "must_skipped": must_skipped,
+            "should_failed": len(self.failed("SHOULD")),
+            "errors": errors,
+            "leaks": len(self.leaks),
+            "incomplete": incomplete,
+        }
 
     def write(self, path: Path) -> None:
         """Write results.json."""

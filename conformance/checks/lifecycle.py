@@ -22,8 +22,9 @@ from conformance.checks.probes import (
     successful_creates,
 )
 from conformance.checks.registry import RequestKind, op_text, register, sends_fixed
+from conformance.exchange import Exchange
 from conformance.target.context import TargetContext
-from conformance.verdicts import CheckFailed, CheckSkipped, Evidence
+from conformance.verdicts import CheckErrored, CheckFailed, CheckSkipped, Evidence
 
 ECHOES_ARGS: dict[str, Any] = {
     "type": "object",
@@ -133,19 +134,34 @@ def check_returns_deleted(ctx: TargetContext, requirement: Requirement) -> Evide
 
 @register("gone_after_delete", sends=sends_fixed("deleted"))
 def check_gone_after_delete(ctx: TargetContext, requirement: Requirement) -> Evidence:
-    """After a successful delete the resource disappears within the deadline (polled: deletion may be async)."""
-    pairs = [(i, e) for i, e in deleted_exchanges(ctx) if e.status is not None and e.status < 300]
-    if not pairs:
-        no_success(deleted_exchanges(ctx))
+    """After a successful delete the resource disappears within the deadline (polled: deletion may be async).
+
+    A resource the run already saw outlive its gone deadline (in any check, or while making room under the
+    resource cap) is the verdict: the target's deletes do not take effect, whatever stopped this check's own probe.
+    """
+    try:
+        pairs = [(i, e) for i, e in deleted_exchanges(ctx) if e.status is not None and e.status < 300]
+        if not pairs:
+            no_success(deleted_exchanges(ctx))
+    except CheckErrored:
+        _fail_if_never_gone(ctx)
+        raise
     resource_id, first = pairs[0]
     gone, polls = ctx.wait_until_gone(resource_id)
     if not gone:
+        _fail_if_never_gone(ctx, [first])
         raise CheckFailed(
             f"{resource_id!r} still answers {polls[-1].status} to DELETE {ctx.target.gone_deadline:g}s after it was "
             f"deleted ({len(polls)} polls)",
             [first, polls[-1]],
         )
     return Evidence(examined=len(polls), exchanges=[first, polls[-1]], notes=[f"gone after {len(polls)} poll(s)"])
+
+
+def _fail_if_never_gone(ctx: TargetContext, first: list[Exchange] | None = None) -> None:
+    """Fail with the evidence of a resource known to outlive its gone deadline, if there is one."""
+    for message, evidence in list(ctx.never_gone.values())[:1]:
+        raise CheckFailed(f"deleted resources are not gone: {message}", [*(first or []), *evidence])
 
 
 @register("recreate_after_delete", sends=_sends_recreate)
@@ -162,15 +178,19 @@ def check_recreate_after_delete(ctx: TargetContext, requirement: Requirement) ->
     deleted = ctx.call("delete", resource_id=name, note="delete, before re-creating")
     if deleted.status is None or deleted.status >= 300:
         raise CheckFailed(f"delete of a fresh resource answered {deleted.status}", [deleted])
-    limit = time.monotonic() + ctx.target.gone_deadline
+    limit = ctx.gone_limit(name)  # one poll only once this target's deletes are known not to take effect
     pause = 0.05
     while True:
         again = ctx.call("create", body=body, note="re-create the deleted name")
         if again.status == 200:
             return Evidence(examined=2, exchanges=[deleted, again])
         if time.monotonic() + pause > limit:
+            stuck = ctx.stuck_reason()
             raise CheckFailed(
-                f"re-creating {name!r} still answers {again.status} {ctx.target.gone_deadline:g}s after its delete",
+                f"re-creating {name!r} still answers {again.status} {ctx.target.gone_deadline:g}s after its delete"
+                if not stuck
+                else f"re-creating {name!r} answers {again.status}: deletes on this target do not take effect "
+                f"({stuck})",
                 [deleted, again],
             )
         time.sleep(pause)

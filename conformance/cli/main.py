@@ -17,8 +17,10 @@ VENDOR_DIR_HELP = "a vendor folder outside the package, or a folder of them (rep
 EXIT_CODES = """exit codes:
   0    conformant: every MUST requirement passed (and nothing leaked)
   1    conformance failures: a MUST requirement failed, or a created resource could not be cleaned up
-  2    usage or configuration error: unknown vendor or fault, unreadable spec, bad port or URL, port in use
-  3    target unreachable or infrastructure error (nothing failed, but something could not be judged)
+  2    usage or set-up error: unknown vendor, fault or requirement, unreadable spec, bad port or URL, port in use;
+       a token variable unset, a base URL that is not the API, a disposable id that does not exist
+  3    not judged: target unreachable, infrastructure error, or INCOMPLETE (MUST rows skipped by the configuration,
+       e.g. without --allow-destructive; --allow-incomplete accepts that with exit 0)
   130  interrupted (SIGINT)"""
 
 
@@ -97,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-requests", type=int, help="request budget per target")
     run.add_argument("--rate-limit", type=float, help="at most this many requests per second per target")
     run.add_argument("--allow-destructive", action="store_true", help="allow creates and deletes on a live target")
+    run.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="a partial run: MUST rows skipped by the configuration make the verdict INCOMPLETE but exit 0, not 3",
+    )
     run.add_argument("--restricted-token-env", help="variable holding a second token without create permission")
     run.add_argument("--jobs", type=int, default=0, help="targets run in parallel (default: all live targets at once)")
     run.add_argument("--baseline", type=Path, action="append", default=[], help="previous results.json: regressions")
@@ -184,9 +191,6 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
 
         print(plan_text(targets or embedded_plan_targets(args.vendor), args.requirement, args.profile))
         return ExitCode.CONFORMANT
-    for target in targets:
-        if not os.environ.get(target.token_env):
-            print(f"warning: ${target.token_env} is not set; requests will carry no valid token", file=sys.stderr)
     request = RunRequest(
         targets=targets,
         vendors=args.vendor,
@@ -200,6 +204,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         baseline=args.baseline,
         expectations=args.expectations,
         fail_on=args.fail_on,
+        allow_incomplete=args.allow_incomplete,
         budget=args.budget,
         jobs=args.jobs,
         report_root=report_root or Path("reports"),
@@ -216,6 +221,13 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
     if outcome.gate is not None:
         for line in outcome.gate.notices()[:12]:
             print(f"  {line[:200]}")
+    if outcome.gate is not None:
+        gate = outcome.gate
+        print(
+            f"verdict: {gate.verdict}" + (" (--allow-incomplete)" if gate.incomplete and gate.allow_incomplete else "")
+        )
+        for reason in gate.incomplete[:5]:
+            print(f"  INCOMPLETE {reason[:200]}")
     print(f"reports: {outcome.report_dir}  exit {int(outcome.exit_code)}")
     return outcome.exit_code
 

@@ -13,7 +13,7 @@ import yaml
 
 from conformance.catalog.validate import raise_all, schema_errors
 from conformance.errors import ExitCode, UsageError
-from conformance.results import RequirementResult, RunResults, load_results
+from conformance.results import RequirementResult, RunResults, incomplete_reasons, load_results
 
 FailOn = Literal["must", "should", "regression"]
 FAIL_ON: tuple[FailOn, ...] = ("must", "should", "regression")
@@ -77,6 +77,7 @@ class GateInputs:
     baseline: RunResults | None = None
     baseline_label: str = ""
     expectations: list[Expectation] = field(default_factory=list)
+    allow_incomplete: bool = False
 
 
 @dataclass
@@ -89,6 +90,8 @@ class Gate:
     comparisons: list[Comparison] = field(default_factory=list)
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     baseline_run_id: str | None = None
+    incomplete: list[str] = field(default_factory=list)
+    allow_incomplete: bool = False
 
     def changed(self, change: Change) -> list[Comparison]:
         """The comparisons of one kind (``new-failure`` are the regressions), MUST first."""
@@ -122,8 +125,12 @@ class Gate:
 
     @property
     def verdict(self) -> str:
-        """PASS, FAIL or ERROR, from the exit code."""
-        return {ExitCode.CONFORMANT: "PASS", ExitCode.FAILURES: "FAIL"}.get(self.exit_code, "ERROR")
+        """FAIL, INCOMPLETE (MUST rows skipped: not a pass, even when ``--allow-incomplete`` exits 0), ERROR or PASS."""
+        if self.exit_code == ExitCode.FAILURES:
+            return "FAIL"
+        if self.incomplete:
+            return "INCOMPLETE"
+        return {ExitCode.CONFORMANT: "PASS"}.get(self.exit_code, "ERROR")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready gate."""
@@ -132,6 +139,8 @@ class Gate:
             "verdict": self.verdict,
             "exit_code": int(self.exit_code),
             "blocking": self.blocking,
+            "incomplete": self.incomplete,
+            "allow_incomplete": self.allow_incomplete,
             "baseline_run_id": self.baseline_run_id,
             "comparisons": [
                 {k: getattr(c, k) for k in ("target", "requirement", "level", "change", "before", "after", "run_id")}
@@ -224,7 +233,11 @@ def load_expectations(paths: Iterable[Path]) -> list[Expectation]:
 
 
 def load_inputs(
-    *, fail_on: str = "must", baseline: Sequence[Path] = (), expectations: Sequence[Path] = ()
+    *,
+    fail_on: str = "must",
+    baseline: Sequence[Path] = (),
+    expectations: Sequence[Path] = (),
+    allow_incomplete: bool = False,
 ) -> GateInputs:
     """Validate the gate's options and load its files (before any run starts, so mistakes cost nothing)."""
     modes: dict[str, FailOn] = {m: m for m in FAIL_ON}
@@ -242,7 +255,13 @@ def load_inputs(
             merged.results += previous.results
             merged.run_id += "+" + previous.run_id
     label = ", ".join(str(p) for p in baseline)
-    return GateInputs(fail_on=mode, baseline=merged, baseline_label=label, expectations=load_expectations(expectations))
+    return GateInputs(
+        fail_on=mode,
+        baseline=merged,
+        baseline_label=label,
+        expectations=load_expectations(expectations),
+        allow_incomplete=allow_incomplete,
+    )
 
 
 def compare(current: RunResults, baseline: RunResults) -> list[Comparison]:
@@ -328,7 +347,8 @@ def _judge_one(expectation: Expectation, result: RequirementResult, run_id: str,
 
 
 def evaluate(runs: Sequence[RunResults], inputs: GateInputs | None = None, *, today: dt.date | None = None) -> Gate:
-    """Judge ``runs``: exit 1 on a blocking failure, leak or rotten expectation, 3 on errors only, else 0."""
+    """Judge ``runs``: exit 1 on a blocking failure, leak or rotten expectation, 3 on errors or skipped MUST rows
+    (INCOMPLETE; 0 for those with ``allow_incomplete``), else 0."""
     inputs = inputs or GateInputs()
     today = today or dt.date.today()
     comparisons = [c for run in runs for c in compare(run, inputs.baseline)] if inputs.baseline else []
@@ -337,11 +357,14 @@ def evaluate(runs: Sequence[RunResults], inputs: GateInputs | None = None, *, to
     new_failures = {(c.target, c.requirement, c.run_id) for c in comparisons if c.change == "new-failure"}
     blocking: list[str] = []
     errors = 0
+    skipped: list[RequirementResult] = []
     for run in runs:
         for result in run.results:
             key = (result.target, result.requirement, run.run_id)
             if key in excused:
                 continue
+            if result.status == "skipped" and result.level == "MUST":
+                skipped.append(result)
             if result.status == "error":
                 errors += 1
             if result.status != "failed":
@@ -357,8 +380,12 @@ def evaluate(runs: Sequence[RunResults], inputs: GateInputs | None = None, *, to
     for outcome in outcomes:
         if outcome.outcome in BLOCKING_OUTCOMES:
             blocking.append(f"expectation {outcome.expectation.requirement} on {outcome.target}: {outcome.detail}")
-    code = ExitCode.FAILURES if blocking else ExitCode.INFRASTRUCTURE if errors else ExitCode.CONFORMANT
+    incomplete = incomplete_reasons(skipped)
+    not_judged = errors or (incomplete and not inputs.allow_incomplete)
+    code = ExitCode.FAILURES if blocking else ExitCode.INFRASTRUCTURE if not_judged else ExitCode.CONFORMANT
     return Gate(
+        incomplete=incomplete,
+        allow_incomplete=inputs.allow_incomplete,
         fail_on=inputs.fail_on,
         exit_code=code,
         blocking=[" ".join(line.split()) for line in blocking],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from conformance.results import RequirementResult, RunResults
+from conformance.results import RequirementResult, RunResults, incomplete_reasons
 
 if TYPE_CHECKING:
     from conformance.gating.gate import Gate
@@ -90,6 +90,7 @@ def gate_markdown(gate: Gate, results: list[RunResults], title: str) -> list[str
         still = len(gate.changed("still-failing"))
         lines += [f"No regression since {since} ({len(fixed)} fixed, {still} still failing).", ""]
     lines.append(f"Gate `--fail-on {gate.fail_on}`: **{gate.verdict}** (exit {int(gate.exit_code)})")
+    lines += _incomplete_lines(gate.incomplete, gate.allow_incomplete)
     lines += [f"- {_one_line(reason)}" for reason in gate.blocking[:20]]
     if len(gate.blocking) > 20:
         lines.append(f"- … and {len(gate.blocking) - 20} more")
@@ -108,6 +109,14 @@ def gate_markdown(gate: Gate, results: list[RunResults], title: str) -> list[str
     return [*lines, ""]
 
 
+def _incomplete_lines(reasons: list[str], allowed: bool) -> list[str]:
+    """INCOMPLETE: skipped MUST rows are not a pass; one line per cause, naming the option that would run them."""
+    if not reasons:
+        return []
+    how = "allowed by --allow-incomplete" if allowed else "not a pass; --allow-incomplete accepts a partial run"
+    return [f"- INCOMPLETE ({how}): {_one_line(reason, 300)}" for reason in reasons] + [""]
+
+
 def summary_markdown(results: RunResults, regressions: list[str] | None = None, gate: Gate | None = None) -> str:
     """summary.md: regressions first (with a gate), then counts and failed MUST requirements with reproductions."""
     counts = results.counts()
@@ -115,8 +124,9 @@ def summary_markdown(results: RunResults, regressions: list[str] | None = None, 
     if gate is not None:
         lines = gate_markdown(gate, [results], f"Conformance run {results.run_id}")
     else:
-        verdict = "FAIL" if must_failed or results.leaks else "PASS"
+        verdict = "FAIL" if must_failed or results.leaks else str(results.summary()["verdict"])
         lines = [f"# Conformance run {results.run_id}: {verdict}", ""]
+        lines += _incomplete_lines(incomplete_reasons(results.results), False)
     if regressions:
         lines += ["## Regressions", ""] + [f"- {r}" for r in regressions] + [""]
     lines.append(

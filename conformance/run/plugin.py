@@ -24,7 +24,7 @@ from conformance.checks.registry import is_last
 from conformance.redact import Redactor
 from conformance.reports.allure import write_allure_extras
 from conformance.reports.summary import summary_markdown
-from conformance.results import RequirementResult, RunResults, tool_versions
+from conformance.results import RequirementResult, RunResults, incomplete_reasons, tool_versions
 from conformance.target.context import TargetContext
 from conformance.target.model import Target, check_base_url
 from conformance.verdicts import Evidence, Verdict
@@ -45,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--conformance-allow-destructive",
         action="store_true",
         help="allow creates and deletes of existing resources on the target (off by default)",
+    )
+    group.addoption(
+        "--conformance-allow-incomplete",
+        action="store_true",
+        help="a partial run: MUST rows skipped by the configuration (INCOMPLETE) do not fail the session",
     )
 
 
@@ -285,14 +290,35 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.user_properties.append(("target", case.target.name))
 
 
+INCOMPLETE_EXIT = 3  # the CLI's "not judged"; pytest's own codes stay for everything else
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Clean up and write the reports."""
+    """Clean up and write the reports; an INCOMPLETE or set-up-stopped session does not exit 0."""
     state = session.config.stash.get(_SESSION_KEY, None)
     if state is not None:
         state.finish()
         allure_dir = session.config.getoption("allure_report_dir", None)
         if allure_dir:
             write_allure_extras(Path(allure_dir), state.results, state.redactor.text)
+        allowed = bool(session.config.getoption("--conformance-allow-incomplete", False))
+        setup = [t for t in state.results.targets if t.get("setup_problem")]
+        if exitstatus == 0 and (setup or (incomplete_reasons(state.results.results) and not allowed)):
+            session.exitstatus = INCOMPLETE_EXIT
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The verdict of the suite's session: INCOMPLETE names the option that would run the skipped MUST rows."""
+    state = config.stash.get(_SESSION_KEY, None)
+    if state is None:
+        return
+    summary = state.results.summary()
+    terminalreporter.write_sep("=", f"conformance verdict: {summary['verdict']}")
+    for target in state.results.targets:
+        if target.get("setup_problem"):
+            terminalreporter.write_line(f"not judged: target {target.get('name')}: {target['setup_problem']}")
+    for reason in summary["incomplete"]:
+        terminalreporter.write_line(f"INCOMPLETE {reason} (plugin options: --conformance-<option>)")
 
 
 def conformance_session(config: pytest.Config) -> ConformanceSession | None:

@@ -49,6 +49,7 @@ class RunRequest:
     baseline: Sequence[Path] = ()
     expectations: Sequence[Path] = ()
     fail_on: str = "must"
+    allow_incomplete: bool = False
     budget: float | None = None
     jobs: int = 0
 
@@ -175,6 +176,17 @@ def embedded_targets(
                 foreign_deletions[target_name] = [str(d["id"]) for d in deleted if d.get("origin") == "foreign"]
 
 
+def check_requirements(requirements: Sequence[str], vendors: Sequence[str]) -> None:
+    """``UsageError`` (exit 2) for a ``--requirement`` id no selected vendor's catalog has: it would judge nothing."""
+    known = {r.id for name in dict.fromkeys(vendors) for r in load_vendor(name).requirements}
+    unknown = [r for r in requirements if r not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown requirement {', '.join(map(repr, unknown))} for vendor(s) {', '.join(dict.fromkeys(vendors))} "
+            "(ids are in specs/<vendor>/requirements.yaml; `conformance run --dry-run` lists them)"
+        )
+
+
 def preflight(target: Target) -> None:
     """Fail fast, with exit code 3, when a target cannot be reached at all."""
     reason = live.preflight(target)
@@ -264,12 +276,19 @@ def execute(request: RunRequest) -> RunOutcome:
     run_id = request.run_id or new_run_id()
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     report_dir = request.report_dir or request.report_root / run_id
-    inputs = gating.load_inputs(fail_on=request.fail_on, baseline=request.baseline, expectations=request.expectations)
+    inputs = gating.load_inputs(
+        fail_on=request.fail_on,
+        baseline=request.baseline,
+        expectations=request.expectations,
+        allow_incomplete=request.allow_incomplete,
+    )
     if request.targets:
         if request.faults or request.quirks or request.mutant:
             raise UsageError("--fault, --quirk and --mutant apply to the embedded mocks only, not to a live target")
         for target in request.targets:
             validate_rows(load_vendor(target.vendor))
+        check_requirements(request.requirements, [t.vendor for t in request.targets])
+        live.check_tokens(request.targets)
         with interrupts.signal_guard():
             results = run_targets(request.targets, request, run_id, seed, report_dir)
     else:
@@ -278,6 +297,7 @@ def execute(request: RunRequest) -> RunOutcome:
             raise UsageError("no vendor specs found (looked in the package's specs; set CONFORMANCE_SPECS_DIR)")
         for name in vendors:
             validate_rows(load_vendor(name))
+        check_requirements(request.requirements, vendors)
         foreign: dict[str, list[str]] = {}
         with (
             interrupts.signal_guard(),
@@ -296,6 +316,11 @@ def execute(request: RunRequest) -> RunOutcome:
             note_faults(results, faults_by_vendor(request.faults, vendors), report_dir)
     gate = finish_run(results, report_dir, inputs)
     code = ExitCode.INTERRUPTED if interrupts.interrupted() else gate.exit_code
+    setup = [t for t in results.targets if t.get("setup_problem")]
+    if setup and code != ExitCode.INTERRUPTED:
+        first = setup[0]
+        error = UsageError if first.get("setup_exit") == int(ExitCode.USAGE) else InfrastructureError
+        raise error(f"target {first.get('name')}: {first['setup_problem']} (reports: {report_dir})")
     not_run = [str(t["not_run"]) for t in results.targets if t.get("not_run")]
     if not_run and len(not_run) == len(results.targets) and code != ExitCode.INTERRUPTED:
         raise InfrastructureError(f"{'; '.join(not_run)} (reports: {report_dir})")
@@ -323,6 +348,8 @@ def run_targets(targets: Sequence[Target], request: RunRequest, run_id: str, see
             if problem is not None:
                 reasons[target.name] = f"target {target.name} {problem}"
                 notes.append(reasons[target.name])
+            else:
+                live.check_base_path(target, run_id)
     swept: dict[str, list[dict[str, str]]] = {}
     sweep_root = request.report_root if request.report_dir is None else report_dir.parent
     for target in timed:

@@ -42,6 +42,8 @@ ABSENT_MARK = "absent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_ABOUT_THE_RESOURCE = frozenset({401, 403, 407, 429})  # 4xx answers that say nothing about the resource
 PROTECTED_NEWEST = 2
+STUCK_CLEANUP_WINDOW = 2.0  # seconds the cleanup still polls once this target's deletes proved never to take effect
+CAUSE_STREAK = 25  # consecutive answers with one set-up cause (401 with the token, HTML) that stop the run
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -108,6 +110,18 @@ class TargetContext:
         self._lock = threading.Lock()
         self.leak_reasons: dict[str, str] = {}
         self.peak_live = 0
+        # Deletes that never take effect: when each resource was first deleted, and those that outlived the gone
+        # deadline (decided: later waits on them give up at once, and other waits stop after one poll).
+        self._deleted_at: dict[str, float] = {}
+        self.never_gone: dict[str, tuple[str, list[Exchange]]] = {}
+        self._fresh_disposable = set(self._disposable)
+        # A set-up problem found during the run (a spent disposable id, every answer a 401 or an HTML page): the
+        # rows left are not judged, the run ends with it. ``setup_exit`` is the documented exit code it calls for.
+        self.setup_problem: str | None = None
+        self.setup_exit = 3
+        self._streak: tuple[str, int] = ("", 0)
+        self._token_worked = False  # an answer other than 401 to a request carrying the token
+        self._json_seen = False  # an answer in JSON: the base URL reaches an API
         self._patterns = {role: _template_pattern(op.path) for role, op in vendor.operations.items()}
 
     # names -----------------------------------------------------------------
@@ -196,7 +210,24 @@ class TargetContext:
         exchange = self.send(op.method, path, headers=send_headers, json_body=body, note=note)
         if exchange.transport_error:
             raise CheckErrored(f"target unreachable: {exchange.transport_error}", [exchange])
+        if op.method == "DELETE" and resource_id is not None and resource_id in self._fresh_disposable:
+            self._fresh_disposable.discard(resource_id)
+            if exchange.status == 404 and authenticated:
+                self.ledger.remove(resource_id, "disposable id did not exist (404)")
+                self.set_up_problem(
+                    f"disposable id {resource_id} does not exist on {self.target.name} (DELETE answered 404; "
+                    "already deleted by an earlier run?): declare ids that exist with --disposable-id",
+                    exit_code=2,
+                )
+                raise CheckErrored(f"not judged: {self.setup_problem}", [exchange])
         return exchange
+
+    def set_up_problem(self, cause: str, *, exit_code: int = 3) -> None:
+        """Record a set-up problem (the first one wins): the checks left on this target are not judged."""
+        with self._lock:
+            if self.setup_problem is None:
+                self.setup_problem = cause
+                self.setup_exit = exit_code
 
     def send(
         self, method: str, path: str, *, headers: dict[str, str], json_body: Any = None, note: str = ""
@@ -216,7 +247,9 @@ class TargetContext:
             raise CheckErrored(f"not judged: {interrupts.stop_reason() or 'the run was stopped'}") from None
 
     def ensure_can_continue(self) -> None:
-        """Refuse to start a check once the run was stopped or this target's time or request budget is spent."""
+        """Refuse to start a check once the run was stopped, a set-up problem was found, or a budget is spent."""
+        if self.setup_problem is not None:
+            raise CheckErrored(f"not judged: {self.setup_problem}")
         if interrupts.STOP.is_set():
             raise CheckErrored(f"not judged: {interrupts.stop_reason() or 'the run was stopped'}")
         left = self.client.remaining()
@@ -251,6 +284,49 @@ class TargetContext:
         return self._patterns[role].match(urlsplit(path).path)
 
     def _before_send(self, method: str, path: str, body: bytes | None) -> Settle | None:
+        """Enforce the safety rules on every request, then watch its answer for a set-up cause."""
+        inner = self._guard(method, path, body)
+
+        def settle(exchange: Exchange | None, sent: bool) -> None:
+            if inner is not None:
+                inner(exchange, sent)
+            if exchange is not None:
+                self._observe(method, path, exchange)
+
+        return settle
+
+    def _observe(self, method: str, path: str, exchange: Exchange) -> None:
+        """Count consecutive answers that share a set-up cause; past ``CAUSE_STREAK`` the run stops judging."""
+        if method.upper() == "DELETE" and exchange.status is not None and exchange.status < 300:
+            match = self._match("delete", "DELETE", path)
+            if match is not None and "id" in match.groupdict():
+                self._deleted_at.setdefault(unquote(match.group("id")), time.monotonic())
+        header = self.vendor.auth.header.lower()
+        with_token = bool(self.token) and any(k.lower() == header for k in exchange.request_headers)
+        if exchange.status is not None and exchange.status != 401 and with_token:
+            self._token_worked = True
+        if "json" in exchange.content_type:
+            self._json_seen = True
+        if exchange.status == 401 and with_token and not self._token_worked:
+            cause = (
+                f"every request with the token in ${self.target.token_env} was answered 401 on {self.target.name} "
+                "(a wrong or expired token?)"
+            )
+        elif exchange.status is not None and exchange.content_type == "text/html" and not self._json_seen:
+            cause = (
+                f"every answer of {self.target.name} is an HTML page: is base_url {self.target.base_url} the API "
+                f"(the spec's server path is {self.vendor.server_path or '/'})?"
+            )
+        else:
+            cause = ""
+        with self._lock:
+            previous, count = self._streak
+            count = count + 1 if cause and cause == previous else (1 if cause else 0)
+            self._streak = (cause, count)
+        if cause and count >= CAUSE_STREAK:
+            self.set_up_problem(f"{cause} ({count} answers in a row)")
+
+    def _guard(self, method: str, path: str, body: bytes | None) -> Settle | None:
         """Enforce the safety rules on every request the client sends (checks, fuzzing, cleanup alike)."""
         if method.upper() in SAFE_METHODS:
             return None
@@ -282,6 +358,8 @@ class TargetContext:
                 return
             if 200 <= status < 300:
                 self.ledger.add(created, "created")
+                self._deleted_at.pop(created, None)  # (re-)created: a later delete starts a new gone deadline
+                self.never_gone.pop(created, None)
             elif status < 500 or status == 503:
                 self.ledger.remove(created, f"not created (answered {status})")
 
@@ -317,9 +395,11 @@ class TargetContext:
         for resource_id in evictable[: len(owned) - cap + 1]:
             self._delete_until_gone(resource_id, "evicted: resource cap")
         if len(self.ledger.owned()) >= cap:
+            stuck = self.stuck_reason()
             raise CheckErrored(
                 f"resource cap: {len(self.ledger.owned())} resources of this run exist on {self.target.name} "
                 f"(max_live_resources = {cap}) and none could be deleted in time"
+                + (f": deletes on this target do not take effect ({stuck})" if stuck else "")
             )
 
     def _delete_until_gone(self, resource_id: str, note: str) -> bool:
@@ -360,9 +440,33 @@ class TargetContext:
             raise CheckErrored(f"could not create a resource to work on: {exchange.summary()}", [exchange])
         return name, exchange
 
+    def gone_limit(self, resource_id: str, deadline: float | None = None) -> float:
+        """When waiting for ``resource_id`` to go ends (monotonic): its gone deadline counted from its first DELETE.
+
+        Once one resource of this target outlived its deadline, deletes there are known not to take effect: every
+        other wait ends after one poll, so a never-deleting server costs one deadline, not one per resource.
+        """
+        now = time.monotonic()
+        span = self.target.gone_deadline if deadline is None else deadline
+        limit = self._deleted_at.get(resource_id, now) + span
+        if self.never_gone:
+            limit = min(limit, now)
+        return limit
+
+    def stuck_reason(self) -> str:
+        """Why this target's deletes are known not to take effect ('' while none outlived its deadline)."""
+        for message, _evidence in self.never_gone.values():
+            return message
+        return ""
+
     def wait_until_gone(self, resource_id: str, *, deadline: float | None = None) -> tuple[bool, list[Exchange]]:
-        """Poll a second DELETE until it says the resource is absent (``answers_absent``), within the gone deadline."""
-        limit = time.monotonic() + (self.target.gone_deadline if deadline is None else deadline)
+        """Poll a second DELETE until it says the resource is absent (``answers_absent``), within its gone deadline.
+
+        A resource already known to outlive its deadline is not polled again (it fails at once, with its evidence).
+        """
+        if resource_id in self.never_gone:
+            return False, list(self.never_gone[resource_id][1][-1:])
+        limit = self.gone_limit(resource_id, deadline)
         seen: list[Exchange] = []
         pause = 0.05
         while True:
@@ -374,10 +478,24 @@ class TargetContext:
                     if resource_id not in self.gone_ids:
                         self.gone_ids.append(resource_id)
                 return True, seen
-            if time.monotonic() + pause > limit:
+            now = time.monotonic()
+            if now >= limit:
+                self._mark_never_gone(resource_id, exchange, len(seen))
                 return False, seen
-            time.sleep(pause)
+            time.sleep(min(pause, limit - now))  # the last poll lands on the deadline itself
             pause = min(pause * 2, 1.0)
+
+    def _mark_never_gone(self, resource_id: str, last: Exchange, polls: int) -> None:
+        deleted = self._deleted_at.get(resource_id)
+        age = time.monotonic() - deleted if deleted is not None else self.target.gone_deadline
+        if age + 0.05 < self.target.gone_deadline:
+            return  # a wait cut short (a shorter deadline asked for, or deletes already known stuck): not proof
+        message = (
+            f"{resource_id!r} still answers {last.status} to DELETE {age:.1f}s after it was deleted "
+            f"(gone deadline {self.target.gone_deadline:g}s, {polls} poll(s))"
+        )
+        with self._lock:
+            self.never_gone.setdefault(resource_id, (message, [last]))
 
     # probes ----------------------------------------------------------------
     def probe(self, key: str, run: Callable[[], T]) -> T:
@@ -413,7 +531,11 @@ class TargetContext:
         self.client.winding_down(self.target.deadline)
         pending: list[str] = []
         leaks: dict[str, str] = {}
+        stuck = self.stuck_reason()
         for resource_id in self.ledger.owned():
+            if resource_id in self.never_gone:
+                leaks[resource_id] = f"deletes on this target do not take effect: {self.never_gone[resource_id][0]}"
+                continue
             try:
                 exchange = self.call("delete", resource_id=resource_id, note="cleanup")
             except Exception as exc:
@@ -425,7 +547,8 @@ class TargetContext:
                 pending.append(resource_id)
             else:
                 leaks[resource_id] = f"cleanup DELETE answered {exchange.status}"
-        limit = time.monotonic() + self.target.gone_deadline
+        window = min(self.target.gone_deadline, STUCK_CLEANUP_WINDOW) if stuck else self.target.gone_deadline
+        limit = time.monotonic() + window
         pause = 0.05
         while pending:
             still: list[str] = []
@@ -446,7 +569,8 @@ class TargetContext:
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
         for resource_id in pending:
-            leaks[resource_id] = f"still present {self.target.gone_deadline:g}s after its DELETE"
+            why = f" (deletes on this target do not take effect: {stuck})" if stuck else ""
+            leaks[resource_id] = f"still present {window:g}s after its DELETE{why}"
         self.leak_reasons.update(leaks)
         return list(leaks)
 
@@ -458,6 +582,9 @@ class TargetContext:
             "retry_statuses": dict(self.client.retry_statuses),
             "time_budget_exhausted": self.client.budget_exhausted,
             "peak_live_resources": self.peak_live,
+            "deletes_never_take_effect": self.stuck_reason() or None,
+            "setup_problem": self.setup_problem,
+            "setup_exit": self.setup_exit if self.setup_problem else None,
         }
 
     def close(self) -> None:

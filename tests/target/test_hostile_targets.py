@@ -352,9 +352,10 @@ def test_spoiled_bodies_are_judged_as_failures_and_nothing_leaks(mode: str, upst
 
 
 def test_503_then_recovery_is_conformant_and_counts_the_retries(upstream: str, tmp_path: Path) -> None:
-    server = HostileServer("retry_after", upstream, failures=3)
+    server = HostileServer("retry_after", upstream, failures=7)  # the preflight's HEAD and 4 probes take 5 of them
     try:
-        code, elapsed, results = _run(server, tmp_path, 40, *QUICK)
+        # no restricted token here: its MUST row is skipped (INCOMPLETE, exit 3), accepted as a partial run
+        code, elapsed, results = _run(server, tmp_path, 40, *QUICK, "--allow-incomplete")
     finally:
         server.stop()
     assert code == 0, [r["message"] for r in results["results"] if r["status"] in {"failed", "error"}]
