@@ -69,6 +69,7 @@ def selftest_cases(vendors: Sequence[str], faults: Sequence[str], quirks: Sequen
     """(vendor, fault, expected requirement ids) for the faithful mocks, every selected fault and every quirk.
 
     ``quirks``: the quirk cases to run (empty: every quirk of each vendor, unless faults were selected; None: none).
+    Selecting quirks but no fault runs no fault case, and selecting faults but no quirk runs no quirk case.
     """
     from conformance import mock
 
@@ -76,7 +77,8 @@ def selftest_cases(vendors: Sequence[str], faults: Sequence[str], quirks: Sequen
     for name in vendors or vendor_names():
         vendor = load_vendor(name)
         cases.append((name, "", ()))
-        cases += [(name, f, exp) for f, exp in vendor.faults.items() if not faults or f in faults]
+        if faults or not quirks:  # --quirk alone runs only those quirk cases (and the faithful mock)
+            cases += [(name, f, exp) for f, exp in vendor.faults.items() if not faults or f in faults]
         if quirks is not None and (quirks or not faults):
             known = mock.quirks_of(name) if name in mock.vendors() else {}
             cases += [(name, QUIRK + q, ()) for q in known if not quirks or q in quirks]

@@ -73,3 +73,35 @@ def test_a_missed_fault_fails_the_selftest(tmp_path: Path) -> None:
 def test_full_selftest_detects_every_fault(tmp_path: Path) -> None:
     result = run_cli("selftest", "--report-dir", str(tmp_path), timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+
+
+REPRESENTATIVE_QUIRKS = ["gzip", "idempotent-delete", "rate-limit", "foreign-models"]
+
+
+def test_representative_quirks_stay_clean(tmp_path: Path) -> None:
+    """Behaviours the docs allow: no failed, no errored requirement, nothing of others deleted."""
+    args = ["selftest", "--vendor", "baseten", "--report-dir", str(tmp_path)]
+    for quirk in REPRESENTATIVE_QUIRKS:
+        args += ["--quirk", quirk]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"quirks clean: {len(REPRESENTATIVE_QUIRKS)}/{len(REPRESENTATIVE_QUIRKS)}" in result.stdout
+    rows = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("baseten ")]
+    assert rows[0] == "faithful" and sorted(rows[1:]) == sorted(f"quirk:{q}" for q in REPRESENTATIVE_QUIRKS)
+
+
+def test_a_clean_case_fails_on_a_failure_an_error_or_a_foreign_deletion() -> None:
+    from conformance.selftest.runner import FaultOutcome
+
+    assert FaultOutcome("v", "quirk:gzip", ()).ok
+    assert not FaultOutcome("v", "quirk:gzip", (), failed=["V-A-B"]).ok
+    assert not FaultOutcome("v", "quirk:gzip", (), errors=["V-A-B"]).ok
+    assert not FaultOutcome("v", "quirk:foreign-models", (), foreign_deleted=["team-a-prod-1"]).ok
+    assert not FaultOutcome("v", "", (), foreign_deleted=["team-a-prod-1"]).ok
+    assert FaultOutcome("v", "v-fault", ("V-A-B",), failed=["V-A-B"]).ok
+
+
+def test_unknown_quirk_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("selftest", "--vendor", "baseten", "--quirk", "nope", "--report-dir", str(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown quirk" in result.stderr
