@@ -18,7 +18,7 @@ from conformance import gating, interrupts, mock
 from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.catalog.profiles import get_profile
 from conformance.errors import ExitCode, InfrastructureError, UsageError
-from conformance.reports.summary import summary_markdown
+from conformance.reports.writers import RUN_FORMATS, check_formats, write_run_reports
 from conformance.results import RunResults, load_results
 from conformance.run import live, parallel
 from conformance.run.servers import BackgroundServer
@@ -48,6 +48,7 @@ class RunRequest:
     fail_on: str = "must"
     budget: float | None = None
     jobs: int = 0
+    reports: Sequence[str] = RUN_FORMATS
 
 
 @dataclass
@@ -170,11 +171,7 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
             "--tb=short",
             "--conformance-config",
             str(config_path),
-            "--junitxml",
-            str(report_dir / "junit.xml"),
-            "--alluredir",
-            str(report_dir / "allure-results"),
-        ]
+        ]  # junit.xml and allure-results/ are written from the results afterwards (finish_run)
         log = io.StringIO()
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             code = pytest.main(args)
@@ -192,10 +189,14 @@ def judge(results: RunResults, inputs: gating.GateInputs | None = None) -> ExitC
     return gating.evaluate([results], inputs).exit_code
 
 
-def note_faults(results: RunResults, assigned: Mapping[str, Sequence[str]], report_dir: Path) -> None:
-    """Record in results.json the faults each embedded target carried (reports show them beside the target)."""
+def note_faults(
+    results: RunResults, assigned: Mapping[str, Sequence[str]], report_dir: Path, delete_delay: float = 0.0
+) -> None:
+    """Record in results.json that the targets are embedded mocks, and their faults (reproductions restart them)."""
     for target in results.targets:
         target["faults"] = list(assigned.get(str(target.get("vendor")), []))
+        target["embedded"] = True
+        target["delete_delay"] = delete_delay
     results.write(report_dir / "results.json")
 
 
@@ -207,6 +208,7 @@ def new_run_id() -> str:
 def execute(request: RunRequest) -> RunOutcome:
     """Run the suite as requested and write the reports."""
     get_profile(request.profile)
+    check_formats(request.reports)
     run_id = request.run_id or new_run_id()
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     report_dir = request.report_dir or request.report_root / run_id
@@ -229,9 +231,8 @@ def execute(request: RunRequest) -> RunOutcome:
             embedded_targets(vendors, run_id, faults=request.faults, delete_delay=request.delete_delay) as targets,
         ):
             results = run_targets(targets, request, run_id, seed, report_dir)
-        if request.faults:
-            note_faults(results, faults_by_vendor(request.faults, vendors), report_dir)
-    gate = finish_run(results, report_dir, inputs)
+        note_faults(results, faults_by_vendor(request.faults, vendors), report_dir, request.delete_delay)
+    gate = finish_run(results, report_dir, inputs, request.reports)
     code = ExitCode.INTERRUPTED if interrupts.interrupted() else gate.exit_code
     not_run = [str(t["not_run"]) for t in results.targets if t.get("not_run")]
     if not_run and len(not_run) == len(results.targets) and code != ExitCode.INTERRUPTED:
@@ -313,8 +314,13 @@ def environment_token(targets: Sequence[Target], env: Mapping[str, str]) -> list
     return [t.name for t in targets if not env.get(t.token_env)]
 
 
-def finish_run(results: RunResults, report_dir: Path, inputs: gating.GateInputs | None = None) -> gating.Gate:
-    """Judge one run and rewrite its summary.md so that it leads with regressions and the gate."""
+def finish_run(
+    results: RunResults,
+    report_dir: Path,
+    inputs: gating.GateInputs | None = None,
+    reports: Sequence[str] = RUN_FORMATS,
+) -> gating.Gate:
+    """Judge one run and write its reports from the results (summary.md leads with regressions and the gate)."""
     gate = gating.evaluate([results], inputs)
-    (report_dir / "summary.md").write_text(summary_markdown(results, gate=gate), encoding="utf-8")
+    write_run_reports(results, report_dir, gate=gate, formats=["results", *reports])
     return gate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +15,8 @@ if TYPE_CHECKING:
 
 MAX_BODY = 2000
 
-CSS = """
+CSS = (
+    """
 :root{--pass:#116329;--pass-bg:#d2f4d9;--fail:#a40e26;--fail-bg:#ffd8d3;--error:#7d4e00;--error-bg:#ffe8a3;
 --skip:#4a525b;--skip-bg:#e8ebef;--flaky:#6639ba;--flaky-bg:#ecdfff;--line:#d0d7de;--muted:#57606a}
 *{box-sizing:border-box}
@@ -46,8 +49,11 @@ font-size:.82em;text-decoration:none;white-space:nowrap}
 .lvl.MUST{color:var(--fail)}.lvl.SHOULD{color:var(--muted)}
 .req code{font-size:.82em;font-weight:600}.rule{color:var(--muted);font-size:.82em}
 tr.problem td{background:#fff6f5}
-.bar{height:7px;background:var(--skip-bg);border-radius:4px;overflow:hidden;min-width:60px;margin-top:3px}
-.bar span{display:block;height:100%;background:var(--pass)}.bar.bad span{background:var(--fail)}
+.bar{height:7px;background:var(--fail);border-radius:4px;overflow:hidden;min-width:60px;margin-top:3px}
+.bar span{display:block;height:100%;background:var(--pass)}.bar.none{background:var(--skip-bg)}
+"""
+    + "".join(f".w{i}{{width:{i}%}}" for i in range(0, 101, 5))
+    + """
 .score{font-weight:700;font-variant-numeric:tabular-nums}
 .colhead{font-weight:700}.colhead small{display:block;font-weight:400;color:var(--muted)}
 .fault{color:var(--fail);font-weight:600}
@@ -65,13 +71,15 @@ th.c{white-space:normal}.colhead{font-size:.78em;overflow-wrap:anywhere}.req cod
 a{color:inherit;text-decoration:none}tr,details{break-inside:avoid}pre{max-height:none}thead th{position:static}
 main{max-width:none;padding:0}body{font-size:11px}}
 """
+)
 
-SCRIPT = """
-function openTarget(){var e=location.hash&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
-if(e&&e.tagName==='DETAILS'){e.open=true;}}
-addEventListener('hashchange',openTarget);addEventListener('DOMContentLoaded',openTarget);
-addEventListener('beforeprint',function(){document.querySelectorAll('details.problem').forEach(function(d){d.open=true;});});
-"""
+# No script at all: problems are open already, and print expands only them (CSS). The style element is allowed by
+# its hash, so nothing else (no inline style attribute, no injected element) can style, load or run anything.
+STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+CSP = (
+    f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src 'none'; script-src 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def _e(value: object) -> str:
@@ -99,15 +107,24 @@ def _status_badge(cell: Cell | None) -> str:
 def _column_head(column: Column) -> str:
     faults = "".join(f'<small class="fault">fault: {_e(f)}</small>' for f in column.faults)
     return (
-        f'<div class="colhead">{_e(column.target)}<small>run {_e(column.run_id)}</small>{faults}'
+        f'<div class="colhead">{_e(column.target)}<small>{_e(column.run_label)}</small>{faults}'
         f"<small>MUST {_e(column.score('MUST'))}</small></div>"
     )
 
 
+def _bar_cells(pct: int) -> str:
+    """The passed share in green, the rest in red, each rounded to a 5 % step (no inline style: the CSP allows none)."""
+    step = 5 * round(pct / 5)
+    if 0 < pct < 100:
+        step = min(max(step, 5), 95)  # 39/40 shows some red, 1/40 some green
+    return f'<span class="ok w{step}"></span>'
+
+
 def _bar(passed: int, total: int) -> str:
-    pct = 100 if total == 0 else round(100 * passed / total)
-    bad = " bad" if passed < total else ""
-    return f'<div class="bar{bad}"><span style="width:{pct}%"></span></div>'
+    if total == 0:
+        return '<div class="bar none" role="img" aria-label="nothing judged"><span class="ok w0"></span></div>'
+    pct = round(100 * passed / total)
+    return f'<div class="bar" role="img" aria-label="{passed} of {total} passed">{_bar_cells(pct)}</div>'
 
 
 def _banner(matrix: Matrix) -> str:
@@ -149,7 +166,7 @@ def _scores(matrix: Matrix) -> str:
             cells.append(f'<td><span class="score">{passed}/{total}</span>{_bar(passed, total)}</td>')
         faults = ", ".join(c.faults)
         rows.append(
-            f"<tr><td><b>{_e(c.target)}</b> <span class='muted'>run {_e(c.run_id)}</span>"
+            f"<tr><td><b>{_e(c.target)}</b> <span class='muted'>{_e(c.run_label)}</span>"
             + (f"<br><span class='fault'>fault: {_e(faults)}</span>" if faults else "")
             + f"</td><td class='hide-sm'>{_e(c.vendor)}</td>{''.join(cells)}"
             f"<td class='c'>{c.count('failed')}</td><td class='c'>{c.count('error')}</td>"
@@ -302,7 +319,8 @@ def _evidence_item(column: Column, result: RequirementResult, anchor: str) -> st
         f'<span class="st {_e(result.status)}">{_e(WORDS.get(result.status, result.status))}</span> '
         f"<code>{_e(result.requirement)}</code> on {_e(column.label)}</summary>"
         f"<p>{_e(result.rule)}<br><span class='muted'>source: {_e(result.source.get('seed', ''))} "
-        f"{_e(result.source.get('field', ''))}; {result.evidence.get('examined', 0)} exchange(s) examined</span></p>"
+        f"{_e(result.source.get('field', ''))}; {_e(result.evidence.get('examined', 0))} exchange(s) examined"
+        "</span></p>"
         f"{message}{f'<ul>{notes}</ul>' if notes else ''}{''.join(_exchange(x) for x in shown)}</details>"
     )
 
@@ -326,12 +344,14 @@ def _evidence(matrix: Matrix) -> str:
 
 def _runs(matrix: Matrix) -> str:
     rows = "".join(
-        f"<tr><td>{_e(r['run_id'])}</td><td class='hide-sm'>{_e(r['dir'])}</td><td>{_e(r['profile'])}</td>"
+        f"<tr><td>{_e(r['label'])}</td><td>{_e(r['run_id'])}</td><td class='hide-sm'>{_e(r['dir'])}</td>"
+        f"<td>{_e(r['profile'])}</td>"
         f"<td class='hide-sm'>{_e(r['seed'])}</td><td class='hide-sm'>{_e(r['started'])}</td></tr>"
         for r in matrix.runs
     )
     return (
-        "<details class='noprint'><summary>runs</summary><div class='scroll'><table><thead><tr><th>run</th>"
+        "<details class='noprint'><summary>runs</summary><div class='scroll'><table><thead><tr><th>label</th>"
+        "<th>run</th>"
         "<th class='hide-sm'>directory</th><th>profile</th><th class='hide-sm'>seed</th><th class='hide-sm'>"
         f"started</th></tr></thead><tbody>{rows}</tbody></table></div></details>"
     )
@@ -355,7 +375,8 @@ def matrix_html(matrix: Matrix) -> str:
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Vendor-compatibility matrix</title><style>{CSS}</style></head><body>{body}"
-        f"<script>{SCRIPT}</script></body></html>\n"
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>Vendor-compatibility matrix</title><style>{CSS}</style></head><body>{body}</body></html>\n"
     )
