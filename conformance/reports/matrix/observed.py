@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from conformance.catalog.loader import load_vendor
+from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.catalog.model import Vendor
 from conformance.errors import UsageError
 from conformance.redact import REDACTED
@@ -105,6 +105,8 @@ def _observer(aspect: str, vendor: Vendor | None) -> Observer | None:
 
 def catalog_vendor(name: str) -> Vendor | None:
     """The vendor's catalog, or None when this installation has no such vendor."""
+    if name not in vendor_names():  # a name from a results file is never a path to look up
+        return None
     try:
         return load_vendor(name)
     except UsageError:
