@@ -61,6 +61,7 @@ class RunConfig:
     targets: list[Target]
     report_dir: Path | None
     requirements: list[str] | None = None
+    session_reports: tuple[str, ...] = ("results", "summary")  # `conformance run` writes the rest from the results
 
 
 def _config_from_options(config: pytest.Config) -> RunConfig | None:
@@ -74,6 +75,7 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
             targets=[Target.from_dict(t) for t in data["targets"]],
             report_dir=Path(data["report_dir"]) if data.get("report_dir") else None,
             requirements=data.get("requirements"),
+            session_reports=tuple(data.get("session_reports") or ("results", "summary")),
         )
     vendor = config.getoption("--conformance-vendor")
     if not vendor:
@@ -245,7 +247,7 @@ class ConformanceSession:
             ctx.close()
         self.results.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if self.run.report_dir is not None:
-            write_run_reports(self.results, self.run.report_dir, formats=("results", "summary"))
+            write_run_reports(self.results, self.run.report_dir, formats=self.run.session_reports)
 
     def write_exchanges(self, name: str, ctx: TargetContext) -> None:
         """``exchanges-<target>.jsonl``: every exchange with the target, retried attempts included, redacted again."""

@@ -150,6 +150,7 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
         "report_dir": str(report_dir),
         "targets": [t.as_dict() for t in targets],
         "requirements": list(request.requirements) or None,
+        "session_reports": ["results"],  # the other reports are written once, from the results, by finish_run
     }
     suite_dir = Path(conformance.run.suite.__file__).parent
     with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
