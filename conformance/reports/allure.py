@@ -96,8 +96,7 @@ def _epoch_ms(timestamp: str) -> int:
         return 0
 
 
-def _attach(logger: Any, text: str, name: str) -> Attachment:
-    kind = AttachmentType.TEXT
+def _attach(logger: Any, text: str, name: str, kind: AttachmentType = AttachmentType.TEXT) -> Attachment:
     source = ATTACHMENT_PATTERN.format(prefix=uuid.uuid4(), ext=kind.extension)
     logger.report_attached_data(body=text, file_name=source)
     return Attachment(name=name, source=source, type=kind.mime_type)
@@ -110,7 +109,13 @@ def _response_text(exchange: dict[str, Any]) -> str:
     return f"{head}\n{headers}\n\n{str(response.get('body') or '')[:4000]}"
 
 
-def allure_result(logger: Any, result: RequirementResult, start: int, parameters: dict[str, str]) -> TestResult:
+def allure_result(
+    logger: Any,
+    result: RequirementResult,
+    start: int,
+    parameters: dict[str, str],
+    redact: Callable[[str], str] = str,
+) -> TestResult:
     """The Allure result of one requirement on one target, its evidence attached."""
     case = f"{result.target}::{result.requirement}"
     details = None
@@ -122,8 +127,11 @@ def allure_result(logger: Any, result: RequirementResult, start: int, parameters
     attachments: list[Attachment] = []
     for exchange in (result.evidence.get("exchanges") or [])[:MAX_ATTACHED]:
         if isinstance(exchange, dict):
-            attachments.append(_attach(logger, str(exchange.get("curl", "")), "request (curl)"))
-            attachments.append(_attach(logger, _response_text(exchange), "response"))
+            attachments.append(_attach(logger, redact(str(exchange.get("curl", ""))), "request (curl)"))
+            attachments.append(_attach(logger, redact(_response_text(exchange)), "response"))
+    if result.status not in {"passed", "skipped"} and set(result.evidence) - {"examined", "notes", "exchanges"}:
+        evidence = json.dumps(result.evidence, indent=2, ensure_ascii=False, default=str)
+        attachments.append(_attach(logger, redact(evidence), "evidence", AttachmentType.JSON))
     labels = [
         ("vendor", result.vendor),
         ("target", result.target),
@@ -161,7 +169,7 @@ def write_allure(report: ReportInput) -> list[Path]:
     logger = AllureFileLogger(str(folder), clean=True)
     start = _epoch_ms(results.started)
     for result in results.results:
-        logger.report_result(allure_result(logger, result, start, report.parameters))
+        logger.report_result(allure_result(logger, result, start, report.parameters, report.redactor().text))
         start += max(1, int(result.duration_ms))
     write_allure_extras(folder, results, report.redactor().text)
     return [folder]
