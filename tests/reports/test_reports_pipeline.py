@@ -19,7 +19,7 @@ from conformance.gating.gate import Expectation
 from conformance.reports.har import exchange_record
 from conformance.reports.inputs import exchanges_file
 from conformance.reports.writers import RUN_FORMATS, register_format, report_formats, write_run_reports
-from conformance.results import RequirementResult, RunResults
+from conformance.results import RequirementResult, RunResults, validate_results
 
 TOKEN = "tok-PIPELINE-93b1d7e2"
 
@@ -175,6 +175,7 @@ def test_run_report_har_writes_every_exchange_of_the_run(tmp_path: Path) -> None
     assert (tmp_path / "run.har").is_file() and (tmp_path / "junit.xml").is_file()
     assert not (tmp_path / "allure-results").exists() and not (tmp_path / "summary.md").exists()
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    validate_results(results, "results.json")  # what a run writes, the schema accepts
     entries = json.loads((tmp_path / "run.har").read_text(encoding="utf-8"))["log"]["entries"]
     assert len(entries) >= results["requests"] > 10, "every exchange, retried attempts included"
     for path in tmp_path.rglob("*"):
