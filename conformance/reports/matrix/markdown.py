@@ -19,7 +19,8 @@ def matrix_markdown(matrix: Matrix) -> str:
     lines.append("|---|---|---|---|---|---|---|---|")
     for c in matrix.columns:
         lines.append(
-            f"| {c.target} | {c.vendor} | {c.run_id} | {', '.join(c.faults) or '-'} | {c.score('MUST')} | "
+            f"| {_md(c.target)} | {_md(c.vendor)} | {_md(c.run_label)} | {_md(', '.join(c.faults) or '-')} | "
+            f"{c.score('MUST')} | "
             f"{c.score('SHOULD')} | {c.count('failed')} | {c.count('error')} |"
         )
     lines += ["", "## Fails on only one target", ""]
