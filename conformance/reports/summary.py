@@ -117,7 +117,7 @@ def reproduction_lines(result: RequirementResult, target: Mapping[str, Any]) -> 
     if mock:
         lines.append(f"  - start the same mock: `{mock}`")
     fence = "`" * max(3, 1 + max(len(run) for c in commands for run in re.findall(r"`+", c) or [""]))
-    noun = "request" if len(commands) == 1 else f"{len(commands)} requests, in order"
+    noun = "1 request" if len(commands) == 1 else f"{len(commands)} requests, in order"
     lines += [f"  - reproduce ({noun}):", "", f"    {fence}sh", *[f"    {c}" for c in commands], f"    {fence}", ""]
     return lines
 
