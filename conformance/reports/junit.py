@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from conformance.reports.inputs import ReportInput
+from conformance.reports.summary import reproduction_lines
 from conformance.results import RequirementResult, RunResults
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -96,8 +97,10 @@ def _testcase(suite: ET.Element, result: RequirementResult, run: RunResults, rep
     _properties(case, props)
     head = f"[{result.level} {result.requirement}] {result.status}: {result.message}"
     detail = f"{result.rule}\n\n{result.message}\n\nsource: {result.source.get('seed')} {result.source.get('field')}"
-    if result.reproduction:
-        detail += f"\n\nreproduce: {result.reproduction}"
+    target = next((t for t in run.targets if t.get("name") == result.target), {})
+    reproduce = [line.strip() for line in reproduction_lines(result, target) if line.strip() and "```" not in line]
+    if reproduce:
+        detail += "\n\n" + "\n".join(reproduce)
     tally = {"failures": 0, "errors": 0, "skipped": 0}
     if failing:
         ET.SubElement(case, "failure", {"message": _xml(head[:2000]), "type": result.level}).text = _xml(detail)

@@ -113,7 +113,7 @@ def _status_badge(cell: Cell | None) -> str:
         tags += '<span class="tag known">known</span>'
     elif cell.known in {"unexpected-pass", "expired"}:
         tags += f'<span class="tag new">{_e(cell.known)}</span>'
-    title = _e(f"{cell_word(cell)}: {cell.message}" if cell.message else cell_word(cell))
+    title = _e(f"{cell_word(cell)}: {_clip(cell.message, 300)}" if cell.message else cell_word(cell))
     word = WORDS.get(cell.status, cell.status)
     return f'<a class="st {_e(cell.status)}{known}" href="#{_e(cell.anchor)}" title="{title}">{_e(word)}</a>{tags}'
 
