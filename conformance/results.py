@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from conformance.errors import UsageError
 
 FORMAT_NAME = "conformance-results"
 FORMAT_VERSION = 1
+MAX_BEFORE = 20
 # What a skipped MUST row's reason says about the option that would let it run (the verdict then names it).
 UNLOCKING_OPTIONS = (
     ("allow-destructive", "--allow-destructive (allow_destructive = true)"),
@@ -67,6 +70,25 @@ class RequirementResult:
         """The curl command of the first evidence exchange, if any."""
         exchanges = self.evidence.get("exchanges") or []
         return str(exchanges[0].get("curl", "")) if exchanges else ""
+
+    def reproduction_exchanges(self) -> list[dict[str, Any]]:
+        """Every exchange the verdict needs, in order: each evidence exchange after those it needs first."""
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+
+        def add(exchange: Any, depth: int = 0) -> None:
+            if not isinstance(exchange, dict):
+                return
+            for earlier in (exchange.get("before") or [])[:MAX_BEFORE] if depth < 3 else []:
+                add(earlier, depth + 1)
+            key = json.dumps({k: v for k, v in exchange.items() if k != "before"}, sort_keys=True, default=str)
+            if key not in seen:
+                seen.add(key)
+                out.append(exchange)
+
+        for exchange in self.evidence.get("exchanges") or []:
+            add(exchange)
+        return out
 
 
 @dataclass
@@ -159,15 +181,57 @@ def from_dict(data: Mapping[str, Any]) -> RunResults:
     )
 
 
-def load_results(path: Path) -> RunResults:
-    """Read a results.json file (or the one inside a run directory)."""
+@cache
+def results_schema() -> dict[str, Any]:
+    """The JSON Schema of results.json shipped in the package (``conformance/results.schema.json``)."""
+    schema: dict[str, Any] = json.loads(files("conformance").joinpath("results.schema.json").read_text("utf-8"))
+    return schema
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def validate_results(data: Any, where: str) -> None:
+    """``UsageError`` naming the file, the JSON path and what was expected when ``data`` breaks the schema."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    if isinstance(data, Mapping) and isinstance(data.get("version"), int) and data["version"] > FORMAT_VERSION:
+        raise UsageError(f"{where}: $.version: {data['version']} is newer than this tool reads ({FORMAT_VERSION})")
+    try:
+        error = best_match(Draft202012Validator(results_schema()).iter_errors(data))
+    except RecursionError:
+        raise UsageError(f"{where}: nested too deeply to be a results.json") from None
+    if error is None:
+        return
+    if error.validator == "required":
+        expected = str(error.message).split(" is a required", 1)[0] + " (a required member)"
+    elif error.validator in {"type", "enum", "const", "pattern", "minimum", "maxLength", "minLength", "maxItems"}:
+        expected = f"{error.validator} {_short(error.validator_value)}, got {_short(error.instance)}"
+    else:
+        expected = f"{error.validator} {_short(error.validator_value)} (one of the shapes the schema allows)"
+    raise UsageError(f"{where}: {error.json_path}: expected {expected}")
+
+
+def load_results(path: Path, *, validate: bool = False) -> RunResults:
+    """Read a results.json file (or the one inside a run directory); with ``validate``, check it against the schema."""
     if path.is_dir():
         path = path / "results.json"
     try:
-        return from_dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to be a results.json") from None
+    except ValueError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}") from None
+    if validate:
+        validate_results(data, str(path))
+    try:
+        return from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{path} is not a valid results.json: {exc}") from None
 
 

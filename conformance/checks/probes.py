@@ -324,7 +324,9 @@ def duplicate_create(ctx: TargetContext) -> tuple[Exchange, Exchange]:
         first = ctx.call("create", body=body, note="create (first of two)")
         if first.status != 200:
             raise CheckSkipped(f"the first create did not succeed: {first.summary()}", [first])
-        return first, ctx.call("create", body=body, note="create the same name again")
+        second = ctx.call("create", body=body, note="create the same name again")
+        second.before = [first]  # the reproduction of a duplicate needs both creates
+        return first, second
 
     return ctx.probe("duplicate", run)
 

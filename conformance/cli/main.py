@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", type=Path, action="append", default=[], help="previous results.json: regressions")
     run.add_argument("--expectations", type=Path, action="append", default=[], help="known failures (YAML or TOML)")
     run.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="gate (default must)")
+    run.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT",
+        help="a report to write (repeatable): results, summary, junit, allure, har (run.har of every exchange); "
+        "default: results, summary, junit, allure",
+    )
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
     serve.add_argument("--vendor", required=False, help="one of: " + ", ".join(mock.vendors()))
@@ -208,6 +216,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         budget=args.budget,
         jobs=args.jobs,
         report_root=report_root or Path("reports"),
+        reports=_report_formats(args.report),
     )
     outcome = execute(request)
     results = outcome.results
@@ -230,6 +239,17 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
             print(f"  INCOMPLETE {reason[:200]}")
     print(f"reports: {outcome.report_dir}  exit {int(outcome.exit_code)}")
     return outcome.exit_code
+
+
+def _report_formats(asked: Sequence[str]) -> tuple[str, ...]:
+    """The formats ``--report`` asks for (results.json always), or the default set; ``UsageError`` if unknown."""
+    from conformance.reports.writers import RUN_FORMATS, check_formats
+
+    if not asked:
+        return RUN_FORMATS
+    if "matrix" in asked:
+        raise UsageError("--report matrix: the matrix merges several runs, see `conformance report`")
+    return tuple(check_formats(["results", *asked]))
 
 
 def _cmd_mock(args: argparse.Namespace) -> ExitCode:

@@ -26,19 +26,35 @@ def add_parser(subparsers: Any) -> None:
         "--expectations", type=Path, action="append", default=[], metavar="FILE", help="known failures (YAML/TOML)"
     )
     parser.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="default must")
+    parser.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the column label of each RUN_DIR, in their order (default: each run directory's name)",
+    )
     parser.set_defaults(handler=run_report)
 
 
 def run_report(args: argparse.Namespace) -> ExitCode:
     """Write the matrix and the gated summary; the exit code is the gate's."""
     from conformance import gating
-    from conformance.reports.matrix.model import write_matrix
+    from conformance.errors import UsageError
+    from conformance.reports.matrix.model import build_matrix, distinct_runs
+    from conformance.reports.writers import write_run_reports
     from conformance.results import load_results
 
+    if args.label and len(args.label) != len(args.runs):
+        raise UsageError(f"--label: {len(args.label)} label(s) for {len(args.runs)} run(s); give one label per RUN_DIR")
     inputs = gating.load_inputs(fail_on=args.fail_on, baseline=args.baseline, expectations=args.expectations)
-    runs = [(path, load_results(path)) for path in args.runs]
+    loaded = [(path, load_results(path, validate=True)) for path in args.runs]
+    labelled = distinct_runs(loaded, args.label)  # a run given twice is shown (and gated) once
+    runs = [(path, results) for path, results, _ in labelled]
+    labels = [label for _, _, label in labelled]
     gate = gating.evaluate([results for _, results in runs], inputs)
-    matrix = write_matrix(runs, args.out, gate)
+    title = f"Conformance report of {len(runs)} run(s)"
+    write_run_reports(runs, args.out, gate=gate, formats=("matrix", "summary"), labels=labels, title=title)
+    matrix = build_matrix(runs, gate, labels)
     for column in matrix.columns:
         print(f"{column.label:<40} MUST {column.score('MUST')}  SHOULD {column.score('SHOULD')}")
     for line in gate.notices()[:12]:

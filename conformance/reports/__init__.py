@@ -1,4 +1,5 @@
-"""Report formats: results.json (the model every other format is built from), summary.md, console table."""
+"""Report formats, all built from results.json (the model): summary.md, junit.xml, allure-results/, run.har, the matrix
+and the console table; ``writers.write_run_reports`` writes them by name."""
 
 from conformance.reports.summary import console_table, summary_markdown
 from conformance.results import FORMAT_VERSION, RequirementResult, RunResults, load_results

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from conformance.exchange import curl_command
+from conformance.reports.inputs import ReportInput
 from conformance.results import RequirementResult, RunResults, incomplete_reasons
 
 if TYPE_CHECKING:
@@ -57,6 +64,64 @@ def _one_line(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _target_of(results: RunResults, name: str) -> dict[str, Any]:
+    return next((t for t in results.targets if t.get("name") == name), {})
+
+
+def _command_of(exchange: Mapping[str, Any], token_env: str | None) -> str:
+    request = exchange.get("request")
+    if isinstance(request, Mapping) and request.get("method") and request.get("url"):
+        headers = request.get("headers") or {}
+        body = request.get("body")
+        return curl_command(
+            str(request["method"]),
+            str(request["url"]),
+            {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping) else {},
+            None if body is None else str(body),
+            token_env=token_env,
+        )
+    return str(exchange.get("curl") or "")
+
+
+def mock_command(target: Mapping[str, Any], exchanges: list[dict[str, Any]]) -> str:
+    """The ``conformance mock`` command that brings an embedded target's server back (same port, faults, seeds)."""
+    parts = ["conformance", "mock", "--vendor", shlex.quote(str(target.get("vendor", "")))]
+    port = urlsplit(str(target.get("base_url", ""))).port
+    if port:
+        parts += ["--port", str(port)]
+    token_env = str(target.get("token_env") or "")
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+        parts += ["--token", f'"${token_env}"']
+    for fault in target.get("faults") or []:
+        parts += ["--fault", shlex.quote(str(fault))]
+    if target.get("delete_delay"):
+        parts += ["--delete-delay", str(target["delete_delay"])]
+    urls = " ".join(str((x.get("request") or {}).get("url", "")) for x in exchanges)
+    for seed in target.get("disposable_ids") or []:
+        if re.search(rf"/{re.escape(str(seed))}(?![\w.-])", urls):
+            parts += ["--seed-id", shlex.quote(str(seed))]
+    return " ".join(parts)
+
+
+def reproduction_lines(result: RequirementResult, target: Mapping[str, Any]) -> list[str]:
+    """Markdown lines that reproduce a result: the mock of an embedded target, then every exchange as curl."""
+    exchanges = result.reproduction_exchanges()
+    token_env = str(target.get("token_env") or "") or None
+    commands = [c for c in (_command_of(x, token_env) for x in exchanges) if c]
+    if not commands:
+        return []
+    mock = mock_command(target, exchanges) if target.get("embedded") else ""
+    if len(commands) == 1 and not mock and "`" not in commands[0]:
+        return [f"  - reproduce: `{commands[0]}`"]
+    lines = []
+    if mock:
+        lines.append(f"  - start the same mock: `{mock}`")
+    fence = "`" * max(3, 1 + max(len(run) for c in commands for run in re.findall(r"`+", c) or [""]))
+    noun = "1 request" if len(commands) == 1 else f"{len(commands)} requests, in order"
+    lines += [f"  - reproduce ({noun}):", "", f"    {fence}sh", *[f"    {c}" for c in commands], f"    {fence}", ""]
+    return lines
+
+
 def gate_markdown(gate: Gate, results: list[RunResults], title: str) -> list[str]:
     """The lead of a summary: a title naming the verdict and regressions, each with its reproduction, then the gate."""
     regressions = gate.changed("new-failure")
@@ -69,6 +134,7 @@ def gate_markdown(gate: Gate, results: list[RunResults], title: str) -> list[str
         headline = f"{title}: {gate.verdict}"
     lines = [f"# {headline}", ""]
     by_key = {(r.target, r.requirement, run.run_id): r for run in results for r in run.results}
+    run_of = {run.run_id: run for run in results}
     if regressions:
         lines += [f"## Regressions since {since}", ""]
         for comparison in regressions:
@@ -79,8 +145,7 @@ def gate_markdown(gate: Gate, results: list[RunResults], title: str) -> list[str
                 f"- **new failure {result.level} `{result.requirement}`** on {where} (was {was}): "
                 f"{_one_line(result.message)}"
             )
-            if result.reproduction:
-                lines.append(f"  - reproduce: `{result.reproduction}`")
+            lines += reproduction_lines(result, _target_of(run_of[comparison.run_id], result.target))
         lines.append("")
     fixed = gate.changed("fixed")
     if fixed:
@@ -157,9 +222,54 @@ def summary_markdown(results: RunResults, regressions: list[str] | None = None, 
                 f"- **{result.status} {result.level} `{result.requirement}`** on {result.target}{excuse}: "
                 f"{_one_line(result.message)}"
             )
-            if result.reproduction:
-                lines.append(f"  - reproduce: `{result.reproduction}`")
+            lines += reproduction_lines(result, _target_of(results, result.target))
     if results.leaks:
         lines += ["", "## Leaked resources", ""]
         lines += [f"- {leak['target']}: `{leak['id']}` ({leak.get('reason', '')})" for leak in results.leaks]
     return "\n".join(lines) + "\n"
+
+
+def report_markdown(runs: list[tuple[Path, RunResults]], labels: list[str], gate: Gate | None, title: str) -> str:
+    """summary.md of ``conformance report``: the gate and regressions first, then a score row per target and run."""
+    results = [r for _, r in runs]
+    if gate is not None:
+        lines = gate_markdown(gate, results, title)
+    else:
+        failing = any(r.failed("MUST") or r.leaks for r in results)
+        lines = [f"# {title}: {'FAIL' if failing else 'PASS'}", ""]
+    lines += ["## Scores (skipped excluded)", "", "| target | vendor | run | faults | MUST | SHOULD | failed | error |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for index, (path, run) in enumerate(runs):
+        label = labels[index] if index < len(labels) else (path.parent if path.name == "results.json" else path).name
+        for target in run.targets:
+            mine = [r for r in run.results if r.target == target.get("name")]
+            score = {
+                level: f"{sum(r.status == 'passed' for r in judged)}/{len(judged)}"
+                for level in ("MUST", "SHOULD")
+                if (judged := [r for r in mine if r.level == level and r.status != "skipped"]) is not None
+            }
+            lines.append(
+                f"| {_cell(target.get('name'))} | {_cell(target.get('vendor'))} | {_cell(label)} | "
+                f"{_cell(', '.join(map(str, target.get('faults') or [])) or '-')} | {score['MUST']} | "
+                f"{score['SHOULD']} | {sum(r.status == 'failed' for r in mine)} | "
+                f"{sum(r.status == 'error' for r in mine)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def write_summary(report: ReportInput) -> list[Path]:
+    """summary.md of one run (led by sdk-gate's verdict when given), or of ``conformance report``'s runs."""
+    path = report.report_dir / "summary.md"
+    if report.title:
+        text = report_markdown(report.runs, report.labels, report.gate, report.title)
+    else:
+        text = summary_markdown(report.results, gate=report.gate)
+        if report.lead:
+            text = "\n".join(report.lead) + "\n\n" + text
+    report.report_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.redactor().text(text), encoding="utf-8")
+    return [path]

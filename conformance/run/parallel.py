@@ -156,7 +156,7 @@ def merge_folders(folders: Sequence[Path], report_dir: Path, run_id: str, profil
                 text = (folder / name).read_text(encoding="utf-8", errors="replace")
                 if text.strip():
                     logs.append(f"===== {folder.name}: {name} =====\n{text}")
-        for ledger in folder.glob("ledger-*.jsonl"):
+        for ledger in [*folder.glob("ledger-*.jsonl"), *folder.glob("exchanges-*.jsonl")]:
             shutil.move(str(ledger), report_dir / ledger.name)
         if (folder / "allure-results").is_dir():
             allure.mkdir(parents=True, exist_ok=True)

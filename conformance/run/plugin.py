@@ -23,7 +23,9 @@ from conformance.checks import run_check
 from conformance.checks.registry import is_last
 from conformance.redact import Redactor
 from conformance.reports.allure import write_allure_extras
-from conformance.reports.summary import summary_markdown
+from conformance.reports.har import exchange_record
+from conformance.reports.inputs import exchanges_file
+from conformance.reports.writers import write_run_reports
 from conformance.results import RequirementResult, RunResults, incomplete_reasons, tool_versions
 from conformance.target.context import TargetContext
 from conformance.target.model import Target, check_base_url
@@ -63,6 +65,7 @@ class RunConfig:
     targets: list[Target]
     report_dir: Path | None
     requirements: list[str] | None = None
+    session_reports: tuple[str, ...] = ("results", "summary")  # `conformance run` writes the rest from the results
 
 
 def _config_from_options(config: pytest.Config) -> RunConfig | None:
@@ -76,6 +79,7 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
             targets=[Target.from_dict(t) for t in data["targets"]],
             report_dir=Path(data["report_dir"]) if data.get("report_dir") else None,
             requirements=data.get("requirements"),
+            session_reports=tuple(data.get("session_reports") or ("results", "summary")),
         )
     vendor = config.getoption("--conformance-vendor")
     if not vendor:
@@ -232,7 +236,7 @@ class ConformanceSession:
         )
 
     def finish(self) -> None:
-        """Clean up every target, then write results.json and summary.md."""
+        """Clean up every target, then write every exchange (redacted), results.json and summary.md."""
         for name, ctx in self._contexts.items():
             for leak in ctx.cleanup():
                 reason = ctx.leak_reasons.get(leak) or "cleanup did not confirm deletion"
@@ -242,11 +246,23 @@ class ConformanceSession:
             for entry in self.results.targets:
                 if entry.get("name") == name:
                     entry.update(ctx.stats())
+            if self.run.report_dir is not None:
+                self.write_exchanges(name, ctx)
             ctx.close()
         self.results.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if self.run.report_dir is not None:
-            self.results.write(self.run.report_dir / "results.json")
-            (self.run.report_dir / "summary.md").write_text(summary_markdown(self.results), encoding="utf-8")
+            write_run_reports(self.results, self.run.report_dir, formats=self.run.session_reports)
+
+    def write_exchanges(self, name: str, ctx: TargetContext) -> None:
+        """``exchanges-<target>.jsonl``: every exchange with the target, retried attempts included, redacted again."""
+        assert self.run.report_dir is not None
+        path = exchanges_file(self.run.report_dir, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        exchanges = sorted([*ctx.client.exchanges, *ctx.client.retried], key=lambda e: e.started)
+        with path.open("w", encoding="utf-8") as out:
+            for seq, exchange in enumerate(exchanges):
+                record = self.redactor.data(exchange_record(exchange, name, seq))
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def _tool_versions() -> dict[str, str]:

@@ -19,7 +19,7 @@ from conformance.catalog.loader import load_vendor, vendor_folders, vendor_names
 from conformance.catalog.profiles import get_profile
 from conformance.checks.registry import validate_rows
 from conformance.errors import ExitCode, InfrastructureError, UsageError
-from conformance.reports.summary import summary_markdown
+from conformance.reports.writers import RUN_FORMATS, check_formats, write_run_reports
 from conformance.results import RunResults, load_results
 from conformance.run import live, parallel
 from conformance.run.servers import BackgroundServer
@@ -52,6 +52,7 @@ class RunRequest:
     allow_incomplete: bool = False
     budget: float | None = None
     jobs: int = 0
+    reports: Sequence[str] = RUN_FORMATS
 
 
 @dataclass
@@ -215,6 +216,7 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
         "report_dir": str(report_dir),
         "targets": [t.as_dict() for t in targets],
         "requirements": list(request.requirements) or None,
+        "session_reports": ["results"],  # the other reports are written once, from the results, by finish_run
     }
     suite_dir = Path(conformance.run.suite.__file__).parent
     with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
@@ -236,11 +238,7 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
             "--tb=short",
             "--conformance-config",
             str(config_path),
-            "--junitxml",
-            str(report_dir / "junit.xml"),
-            "--alluredir",
-            str(report_dir / "allure-results"),
-        ]
+        ]  # junit.xml and allure-results/ are written from the results afterwards (finish_run)
         log = io.StringIO()
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             code = pytest.main(args)
@@ -258,10 +256,14 @@ def judge(results: RunResults, inputs: gating.GateInputs | None = None) -> ExitC
     return gating.evaluate([results], inputs).exit_code
 
 
-def note_faults(results: RunResults, assigned: Mapping[str, Sequence[str]], report_dir: Path) -> None:
-    """Record in results.json the faults each embedded target carried (reports show them beside the target)."""
+def note_faults(
+    results: RunResults, assigned: Mapping[str, Sequence[str]], report_dir: Path, delete_delay: float = 0.0
+) -> None:
+    """Record in results.json that the targets are embedded mocks, and their faults (reproductions restart them)."""
     for target in results.targets:
         target["faults"] = list(assigned.get(str(target.get("vendor")), []))
+        target["embedded"] = True
+        target["delete_delay"] = delete_delay
     results.write(report_dir / "results.json")
 
 
@@ -273,6 +275,7 @@ def new_run_id() -> str:
 def execute(request: RunRequest) -> RunOutcome:
     """Run the suite as requested and write the reports."""
     get_profile(request.profile)
+    check_formats(request.reports)
     run_id = request.run_id or new_run_id()
     seed = request.seed if request.seed is not None else secrets.randbits(32)
     report_dir = request.report_dir or request.report_root / run_id
@@ -312,9 +315,8 @@ def execute(request: RunRequest) -> RunOutcome:
             ) as targets,
         ):
             results = run_targets(targets, request, run_id, seed, report_dir)
-        if request.faults:
-            note_faults(results, faults_by_vendor(request.faults, vendors), report_dir)
-    gate = finish_run(results, report_dir, inputs)
+        note_faults(results, faults_by_vendor(request.faults, vendors), report_dir, request.delete_delay)
+    gate = finish_run(results, report_dir, inputs, request.reports)
     code = ExitCode.INTERRUPTED if interrupts.interrupted() else gate.exit_code
     setup = [t for t in results.targets if t.get("setup_problem")]
     if setup and code != ExitCode.INTERRUPTED:
@@ -406,8 +408,13 @@ def environment_token(targets: Sequence[Target], env: Mapping[str, str]) -> list
     return [t.name for t in targets if not env.get(t.token_env)]
 
 
-def finish_run(results: RunResults, report_dir: Path, inputs: gating.GateInputs | None = None) -> gating.Gate:
-    """Judge one run and rewrite its summary.md so that it leads with regressions and the gate."""
+def finish_run(
+    results: RunResults,
+    report_dir: Path,
+    inputs: gating.GateInputs | None = None,
+    reports: Sequence[str] = RUN_FORMATS,
+) -> gating.Gate:
+    """Judge one run and write its reports from the results (summary.md leads with regressions and the gate)."""
     gate = gating.evaluate([results], inputs)
-    (report_dir / "summary.md").write_text(summary_markdown(results, gate=gate), encoding="utf-8")
+    write_run_reports(results, report_dir, gate=gate, formats=["results", *reports])
     return gate

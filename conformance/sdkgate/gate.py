@@ -17,8 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,8 @@ from conformance.catalog.model import Requirement, Vendor
 from conformance.errors import ExitCode, UsageError
 from conformance.exchange import Exchange
 from conformance.redact import Redactor
-from conformance.reports.summary import console_table, summary_markdown
+from conformance.reports.summary import console_table
+from conformance.reports.writers import write_run_reports
 from conformance.results import RequirementResult, RunResults, tool_versions
 from conformance.run.servers import BackgroundServer
 
@@ -430,16 +429,25 @@ def gate_console(outcome: GateOutcome) -> str:
 
 
 def write_reports(outcome: GateOutcome, request: GateRequest) -> None:
-    """results.json, summary.md, junit.xml and allure-results/ in the report directory."""
-    report_dir = outcome.report_dir
-    outcome.results.write(report_dir / "results.json")
-    (report_dir / "summary.md").write_text(gate_summary(outcome), encoding="utf-8")
-    write_junit(outcome, report_dir / "junit.xml")
-    write_allure(outcome, report_dir / "allure-results")
+    """results.json, summary.md, junit.xml and allure-results/ in the report directory, like ``run`` writes them."""
+    target = outcome.results.targets[0]
+    write_run_reports(
+        outcome.results,
+        outcome.report_dir,
+        fail_on="should" if request.strict else "must",
+        lead=gate_summary(outcome),
+        properties={
+            "command": " ".join(target["command"]),
+            "command_exit": str(outcome.command_exit),
+            "gate_exit": str(outcome.exit_code),
+            "strict": str(target["strict"]).lower(),
+        },
+        parameters={"command exit": str(outcome.command_exit)},
+    )
 
 
-def gate_summary(outcome: GateOutcome) -> str:
-    """summary.md: the gate's verdict and reasons, then the run summary of the client requirements."""
+def gate_summary(outcome: GateOutcome) -> list[str]:
+    """The lead of summary.md: the gate's verdict and reasons, and the SHOULD findings (the run summary follows)."""
     target = outcome.results.targets[0]
     verdict = "PASS" if outcome.exit_code == 0 else "FAIL"
     lines = [
@@ -454,98 +462,7 @@ def gate_summary(outcome: GateOutcome) -> str:
     if findings:
         lines += ["", "## Undocumented but accepted, and other SHOULD findings", ""]
         lines += [f"- `{r.requirement}`: {r.message}" for r in findings]
-    return "\n".join(lines) + "\n\n" + summary_markdown(outcome.results)
-
-
-def write_junit(outcome: GateOutcome, path: Path) -> None:
-    """junit.xml: one testcase per client requirement, with its id and level as properties."""
-    results = outcome.results
-    target = results.targets[0]
-    counts = results.counts()
-    suite_name = f"sdk-gate.{target['vendor']}"
-    attributes = {
-        "name": suite_name,
-        "tests": str(len(results.results)),
-        "failures": str(counts.get("failed", 0)),
-        "errors": str(counts.get("error", 0)),
-        "skipped": str(counts.get("skipped", 0)),
-        "time": f"{sum(r.duration_ms for r in results.results) / 1000:.3f}",
-        "timestamp": results.started,
-    }
-    root = ET.Element("testsuites", {k: v for k, v in attributes.items() if k != "timestamp"})
-    suite = ET.SubElement(root, "testsuite", attributes)
-    properties = ET.SubElement(suite, "properties")
-    for name, value in (
-        ("command", " ".join(target["command"])),
-        ("command_exit", str(outcome.command_exit)),
-        ("gate_exit", str(outcome.exit_code)),
-        ("strict", str(target["strict"]).lower()),
-        ("faults", ",".join(target["faults"])),
-    ):
-        ET.SubElement(properties, "property", {"name": name, "value": value})
-    for result in results.results:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            {"classname": suite_name, "name": result.requirement, "time": f"{result.duration_ms / 1000:.3f}"},
-        )
-        case_properties = ET.SubElement(case, "properties")
-        for name, value in (
-            ("requirement", result.requirement),
-            ("level", result.level),
-            ("vendor", result.vendor),
-            ("target", result.target),
-            ("operation", result.operation),
-        ):
-            ET.SubElement(case_properties, "property", {"name": name, "value": value})
-        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(result.status)
-        if tag is not None:
-            element = ET.SubElement(case, tag, {"message": f"[{result.level} {result.requirement}] {result.message}"})
-            if tag != "skipped":
-                element.text = f"{result.rule}\n\n{result.message}\n\nsource: {result.source.get('seed')} " + str(
-                    result.source.get("field")
-                )
-    ET.indent(root)
-    path.write_bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
-
-
-def write_allure(outcome: GateOutcome, folder: Path) -> None:
-    """allure-results/: one result JSON per client requirement (labels vendor/target/operation/requirement/severity)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    results = outcome.results
-    stop = int(time.time() * 1000)
-    for result in results.results:
-        result_id = str(uuid.uuid4())
-        attachment = f"{uuid.uuid4()}-attachment.json"
-        (folder / attachment).write_text(json.dumps(result.evidence, indent=2, ensure_ascii=False), encoding="utf-8")
-        status = {"passed": "passed", "failed": "failed", "skipped": "skipped"}.get(result.status, "broken")
-        data = {
-            "uuid": result_id,
-            "historyId": f"sdk-gate:{result.target}:{result.requirement}",
-            "testCaseId": f"sdk-gate:{result.requirement}",
-            "fullName": f"sdk-gate.{result.vendor}.{result.requirement}",
-            "name": f"{result.requirement}: {result.rule}",
-            "description": f"{result.rule}\n\nsource: {result.source.get('seed')} {result.source.get('field')}",
-            "status": status,
-            "statusDetails": {"message": result.message} if result.status != "passed" else {},
-            "stage": "finished",
-            "start": stop - int(result.duration_ms),
-            "stop": stop,
-            "labels": [
-                {"name": "vendor", "value": result.vendor},
-                {"name": "target", "value": result.target},
-                {"name": "operation", "value": result.operation},
-                {"name": "requirement", "value": result.requirement},
-                {"name": "severity", "value": "critical" if result.level == "MUST" else "minor"},
-                {"name": "suite", "value": f"sdk-gate {result.vendor}"},
-                {"name": "framework", "value": "conformance sdk-gate"},
-            ],
-            "parameters": [{"name": "command exit", "value": str(outcome.command_exit)}],
-            "attachments": [{"name": "evidence", "source": attachment, "type": "application/json"}],
-            "steps": [],
-            "links": [],
-        }
-        (folder / f"{result_id}-result.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return lines
 
 
 def _tool_versions() -> dict[str, str]:

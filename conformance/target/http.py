@@ -272,6 +272,7 @@ class RecordingClient:
             request_body=template.request_body,
             note=template.note,
         )
+        exchange.started = time.time()
         started = time.perf_counter()
         try:
             status, response_headers, raw, truncated = self._wait(

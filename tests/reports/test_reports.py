@@ -16,7 +16,8 @@ import pytest
 
 from conformance.reports.allure import CATEGORIES
 from conformance.reports.matrix.html import matrix_html
-from conformance.reports.matrix.model import build_matrix, matrix_markdown
+from conformance.reports.matrix.markdown import matrix_markdown
+from conformance.reports.matrix.model import build_matrix
 from conformance.results import RequirementResult, RunResults, load_results
 
 TOKEN = "tok-KNOWN-7f3a9c1e5b2d"
@@ -55,8 +56,18 @@ def test_summary_first_lines_name_the_regression_and_its_reproduction(runs: Path
     assert lines[0].startswith("# Conformance run ") and ": FAIL — " in lines[0]
     assert lines[2] == f"## Regressions since run `{base_id}`"
     assert lines[4].startswith(f"- **new failure MUST `{FAULT_REQUIREMENT}`** on blaxel-mock (was passed): ")
-    assert re.fullmatch(r"  - reproduce: `curl -sS -X POST http://127\.0\.0\.1:\d+/v0/models .*`", lines[5])
-    assert "Authorization: Bearer [REDACTED]" in lines[5]
+    blaxel = next(t for t in load_results(runs / "faulty").targets if t["name"] == "blaxel-mock")
+    port = str(blaxel["base_url"]).split(":")[2].split("/")[0]
+    assert re.fullmatch(
+        rf"  - start the same mock: `conformance mock --vendor blaxel --port {port} "
+        r'--token "\$CONFORMANCE_EMBEDDED_TOKEN" --fault create-no-409`',
+        lines[5],
+    )
+    assert lines[6] == "  - reproduce (2 requests, in order):" and lines[8] == "    ```sh"
+    for line in lines[9:11]:  # both creates: the duplicate needs the first one
+        assert re.fullmatch(rf"    curl -sS .* -X POST http://127\.0\.0\.1:{port}/v0/models .*", line)
+        assert '-H "Authorization: Bearer $CONFORMANCE_EMBEDDED_TOKEN"' in line
+    assert lines[9] == lines[10] and lines[11] == "    ```"
 
 
 def test_faulty_run_records_its_fault(runs: Path) -> None:
@@ -133,7 +144,7 @@ def test_matrix_files_of_two_runs(runs: Path) -> None:
     assert [s["requirement"] for s in data["single_target_failures"]].count(FAULT_REQUIREMENT) == 1
     assert data["gate"]["verdict"] == "FAIL"
     markdown = (runs / "matrix" / "matrix.md").read_text(encoding="utf-8")
-    assert f"fails only on blaxel-mock · {load_results(runs / 'faulty').run_id}" in markdown
+    assert "fails only on blaxel-mock · faulty" in markdown  # labelled by the report folder, not the run id
     assert (runs / "matrix" / "summary.md").read_text(encoding="utf-8").startswith("# Conformance report of 2 run(s)")
 
 

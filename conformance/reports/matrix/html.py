@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +15,13 @@ if TYPE_CHECKING:
 
 MAX_BODY = 2000
 
-CSS = """
+CSS = (
+    """
 :root{--pass:#116329;--pass-bg:#d2f4d9;--fail:#a40e26;--fail-bg:#ffd8d3;--error:#7d4e00;--error-bg:#ffe8a3;
 --skip:#4a525b;--skip-bg:#e8ebef;--flaky:#6639ba;--flaky-bg:#ecdfff;--line:#d0d7de;--muted:#57606a}
 *{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;margin:0;color:#1f2328}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;margin:0;color:#1f2328;
+overflow-wrap:break-word}
 main{max-width:1180px;margin:0 auto;padding:16px}
 h1{font-size:1.55em;margin:.1em 0 .2em}h2{font-size:1.25em;margin:1.6em 0 .4em;border-bottom:2px solid var(--line)}
 h3{font-size:1.02em;margin:1.1em 0 .3em}
@@ -31,6 +35,8 @@ a{color:#0550ae}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;margin:4px 0 10px}
 th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
+th{overflow-wrap:normal;word-break:normal;hyphens:manual}.nw{white-space:nowrap}
+td{overflow-wrap:anywhere}
 thead th{background:#f6f8fa;font-size:.85em;position:sticky;top:0}
 td.c,th.c{text-align:center;white-space:nowrap}
 .st{display:inline-block;min-width:3.6em;text-align:center;border-radius:4px;padding:1px 6px;font-weight:700;
@@ -46,8 +52,11 @@ font-size:.82em;text-decoration:none;white-space:nowrap}
 .lvl.MUST{color:var(--fail)}.lvl.SHOULD{color:var(--muted)}
 .req code{font-size:.82em;font-weight:600}.rule{color:var(--muted);font-size:.82em}
 tr.problem td{background:#fff6f5}
-.bar{height:7px;background:var(--skip-bg);border-radius:4px;overflow:hidden;min-width:60px;margin-top:3px}
-.bar span{display:block;height:100%;background:var(--pass)}.bar.bad span{background:var(--fail)}
+.bar{height:7px;background:var(--fail);border-radius:4px;overflow:hidden;min-width:60px;margin-top:3px}
+.bar span{display:block;height:100%;background:var(--pass)}.bar.none{background:var(--skip-bg)}
+"""
+    + "".join(f".w{i}{{width:{i}%}}" for i in range(0, 101, 5))
+    + """
 .score{font-weight:700;font-variant-numeric:tabular-nums}
 .colhead{font-weight:700}.colhead small{display:block;font-weight:400;color:var(--muted)}
 .fault{color:var(--fail);font-weight:600}
@@ -60,22 +69,35 @@ max-height:22em;overflow:auto;margin:4px 0}
 ul.obs{margin:.2em 0;padding-left:1.1em}
 @media (max-width:700px){body{font-size:14px}main{padding:8px}th,td{padding:4px 5px}.rule{font-size:.76em}
 .hide-sm{display:none}.st{min-width:2.8em;padding:1px 3px}h1{font-size:1.3em}
-th.c{white-space:normal}.colhead{font-size:.78em;overflow-wrap:anywhere}.req code{overflow-wrap:anywhere}}
+th.c{white-space:normal}.colhead{font-size:.78em}.req code{overflow-wrap:anywhere}
+nav{gap:2px 10px}.banner{font-size:.95em;padding:8px 10px}}
 @media print{nav,.noprint{display:none}details:not([open]){display:none}.scroll{overflow:visible}
 a{color:inherit;text-decoration:none}tr,details{break-inside:avoid}pre{max-height:none}thead th{position:static}
 main{max-width:none;padding:0}body{font-size:11px}}
 """
+)
 
-SCRIPT = """
-function openTarget(){var e=location.hash&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
-if(e&&e.tagName==='DETAILS'){e.open=true;}}
-addEventListener('hashchange',openTarget);addEventListener('DOMContentLoaded',openTarget);
-addEventListener('beforeprint',function(){document.querySelectorAll('details.problem').forEach(function(d){d.open=true;});});
-"""
+# No script at all: problems are open already, and print expands only them (CSS). The style element is allowed by
+# its hash, so nothing else (no inline style attribute, no injected element) can style, load or run anything.
+STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+CSP = (
+    f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src 'none'; script-src 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _clip(text: object, limit: int) -> str:
+    value = str(text)
+    return value if len(value) <= limit else value[:limit] + f"… ({len(value) - limit} more characters)"
+
+
+def _words(text: object) -> str:
+    """Header text that wraps between words only: each word (``blaxel-mock`` too) is kept whole."""
+    return " ".join(f'<span class="nw">{_e(word)}</span>' for word in str(text).split())
 
 
 def _status_badge(cell: Cell | None) -> str:
@@ -91,23 +113,32 @@ def _status_badge(cell: Cell | None) -> str:
         tags += '<span class="tag known">known</span>'
     elif cell.known in {"unexpected-pass", "expired"}:
         tags += f'<span class="tag new">{_e(cell.known)}</span>'
-    title = _e(f"{cell_word(cell)}: {cell.message}" if cell.message else cell_word(cell))
+    title = _e(f"{cell_word(cell)}: {_clip(cell.message, 300)}" if cell.message else cell_word(cell))
     word = WORDS.get(cell.status, cell.status)
     return f'<a class="st {_e(cell.status)}{known}" href="#{_e(cell.anchor)}" title="{title}">{_e(word)}</a>{tags}'
 
 
 def _column_head(column: Column) -> str:
-    faults = "".join(f'<small class="fault">fault: {_e(f)}</small>' for f in column.faults)
+    faults = "".join(f'<small class="fault">fault: {_words(f)}</small>' for f in column.faults)
     return (
-        f'<div class="colhead">{_e(column.target)}<small>run {_e(column.run_id)}</small>{faults}'
-        f"<small>MUST {_e(column.score('MUST'))}</small></div>"
+        f'<div class="colhead">{_words(column.target)}<small>{_words(column.run_label)}</small>{faults}'
+        f"<small>MUST {_words(column.score('MUST'))}</small></div>"
     )
 
 
+def _bar_cells(pct: int) -> str:
+    """The passed share in green, the rest in red, each rounded to a 5 % step (no inline style: the CSP allows none)."""
+    step = 5 * round(pct / 5)
+    if 0 < pct < 100:
+        step = min(max(step, 5), 95)  # 39/40 shows some red, 1/40 some green
+    return f'<span class="ok w{step}"></span>'
+
+
 def _bar(passed: int, total: int) -> str:
-    pct = 100 if total == 0 else round(100 * passed / total)
-    bad = " bad" if passed < total else ""
-    return f'<div class="bar{bad}"><span style="width:{pct}%"></span></div>'
+    if total == 0:
+        return '<div class="bar none" role="img" aria-label="nothing judged"><span class="ok w0"></span></div>'
+    pct = round(100 * passed / total)
+    return f'<div class="bar" role="img" aria-label="{passed} of {total} passed">{_bar_cells(pct)}</div>'
 
 
 def _banner(matrix: Matrix) -> str:
@@ -120,7 +151,7 @@ def _banner(matrix: Matrix) -> str:
         regressions = len(gate.changed("new-failure"))
         head += f" · {regressions} regression(s)" if gate.baseline_run_id is not None else ""
         head += f" · {known} known failure(s), see expectations" if known else ""
-        return f'<div class="banner {gate.verdict}">{_e(head)}<ul>{items}{more}</ul></div>'
+        return f'<div class="banner {_e(gate.verdict)}">{_e(head)}<ul>{items}{more}</ul></div>'
     failing = [c for c in matrix.columns if any(r.status == "failed" and r.level == "MUST" for r in c.results.values())]
     verdict = "FAIL" if failing else "PASS"
     text = (
@@ -149,7 +180,7 @@ def _scores(matrix: Matrix) -> str:
             cells.append(f'<td><span class="score">{passed}/{total}</span>{_bar(passed, total)}</td>')
         faults = ", ".join(c.faults)
         rows.append(
-            f"<tr><td><b>{_e(c.target)}</b> <span class='muted'>run {_e(c.run_id)}</span>"
+            f"<tr><td><b>{_e(c.target)}</b> <span class='muted'>{_e(c.run_label)}</span>"
             + (f"<br><span class='fault'>fault: {_e(faults)}</span>" if faults else "")
             + f"</td><td class='hide-sm'>{_e(c.vendor)}</td>{''.join(cells)}"
             f"<td class='c'>{c.count('failed')}</td><td class='c'>{c.count('error')}</td>"
@@ -177,7 +208,7 @@ def _single(matrix: Matrix) -> str:
             passing = [matrix.column(k).label for k, c in row.cells.items() if c.status == "passed"]
             rows.append(
                 f"<tr class='problem'><td class='req'><code>{_e(row.requirement)}</code>"
-                f"<span class='lvl {row.level}'>{row.level}</span><div class='rule'>{_e(row.rule)}</div></td>"
+                f"<span class='lvl {_e(row.level)}'>{_e(row.level)}</span><div class='rule'>{_e(row.rule)}</div></td>"
                 f"<td>{_status_badge(cell)} <b>{_e(column.label)}</b>"
                 + "".join(f"<br><span class='fault'>fault: {_e(f)}</span>" for f in column.faults)
                 + f"<div class='rule'>{_e(cell.message[:240])}</div></td>"
@@ -208,7 +239,7 @@ def _gate_sections(matrix: Matrix) -> str:
         for change, word in changes:
             for c in gate.changed(change):
                 items.append(
-                    f"<li><b>{word}</b> {c.level} <code>{_e(c.requirement)}</code> on {_e(c.target)} "
+                    f"<li><b>{word}</b> {_e(c.level)} <code>{_e(c.requirement)}</code> on {_e(c.target)} "
                     f"(run {_e(c.run_id)}; was {_e(c.before or 'not in baseline')})</li>"
                 )
         body = f"<ul>{''.join(items)}</ul>" if items else "<p>No change in failures.</p>"
@@ -242,7 +273,7 @@ def _vendor_section(matrix: Matrix, vendor: str) -> str:
             problem = " class='problem'" if any(c and c.status in {"failed", "error"} for c in cells) else ""
             body.append(
                 f"<tr{problem}><td class='req'><code>{_e(row.requirement)}</code>"
-                f"<span class='lvl {row.level}'>{row.level}</span><div class='rule'>{_e(row.rule)}</div></td>"
+                f"<span class='lvl {_e(row.level)}'>{_e(row.level)}</span><div class='rule'>{_e(row.rule)}</div></td>"
                 + "".join(f"<td class='c'>{_status_badge(cell)}</td>" for cell in cells)
                 + "</tr>"
             )
@@ -272,8 +303,8 @@ def _semantics(matrix: Matrix) -> str:
                 observed.append(f"<li><code>{_e(o['text'])}</code>{where}{example}</li>")
             seen = f"<div class='muted'>observed:</div><ul class='obs'>{''.join(observed)}</ul>" if observed else ""
             cells.append(f"<td>{_e(entry.get('documented', '')) or '<span class=muted>—</span>'}{seen}</td>")
-        rows.append(f"<tr><th>{_e(aspect)}</th>{''.join(cells)}</tr>")
-    head = "<tr><th>aspect</th>" + "".join(f"<th>{_e(v)}</th>" for v in vendors) + "</tr>"
+        rows.append(f"<tr><th>{_words(aspect)}</th>{''.join(cells)}</tr>")
+    head = "<tr><th>aspect</th>" + "".join(f"<th>{_words(v)}</th>" for v in vendors) + "</tr>"
     return (
         '<section id="semantics"><h2>API semantics side by side</h2><p class="muted">As documented (each vendor\'s '
         "profile) and as observed in this report's evidence.</p><div class='scroll'><table><thead>"
@@ -287,8 +318,10 @@ def _exchange(exchange: dict[str, Any]) -> str:
     body = str(response.get("body") or "")
     body = body if len(body) <= MAX_BODY else body[:MAX_BODY] + "\n… (truncated)"
     outcome = response.get("transport_error") or f"HTTP {response.get('status')}"
-    note = f"<div class='muted'>{_e(exchange.get('note', ''))}</div>" if exchange.get("note") else ""
-    return f"{note}<pre>{_e(exchange.get('curl', ''))}</pre><pre>{_e(outcome)}\n{_e(headers)}\n\n{_e(body)}</pre>"
+    note = f"<div class='muted'>{_e(_clip(exchange.get('note', ''), MAX_BODY))}</div>" if exchange.get("note") else ""
+    curl = _e(_clip(exchange.get("curl", ""), MAX_BODY * 2))
+    head = f"{_e(_clip(outcome, MAX_BODY))}\n{_e(_clip(headers, MAX_BODY))}"
+    return f"{note}<pre>{curl}</pre><pre>{head}\n\n{_e(body)}</pre>"
 
 
 def _evidence_item(column: Column, result: RequirementResult, anchor: str) -> str:
@@ -296,13 +329,14 @@ def _evidence_item(column: Column, result: RequirementResult, anchor: str) -> st
     exchanges = result.evidence.get("exchanges") or []
     shown = exchanges if problem else exchanges[:1]
     notes = "".join(f"<li>{_e(n)}</li>" for n in result.evidence.get("notes") or [])
-    message = f"<p><b>{_e(result.message)}</b></p>" if result.message else ""
+    message = f"<p><b>{_e(_clip(result.message, MAX_BODY * 2))}</b></p>" if result.message else ""
     return (
         f'<details id="{_e(anchor)}"{" open" if problem else ""} class="{"problem" if problem else "ok"}"><summary>'
         f'<span class="st {_e(result.status)}">{_e(WORDS.get(result.status, result.status))}</span> '
         f"<code>{_e(result.requirement)}</code> on {_e(column.label)}</summary>"
-        f"<p>{_e(result.rule)}<br><span class='muted'>source: {_e(result.source.get('seed', ''))} "
-        f"{_e(result.source.get('field', ''))}; {result.evidence.get('examined', 0)} exchange(s) examined</span></p>"
+        f"<p>{_e(_clip(result.rule, MAX_BODY))}<br><span class='muted'>source: {_e(result.source.get('seed', ''))} "
+        f"{_e(result.source.get('field', ''))}; {_e(result.evidence.get('examined', 0))} exchange(s) examined"
+        "</span></p>"
         f"{message}{f'<ul>{notes}</ul>' if notes else ''}{''.join(_exchange(x) for x in shown)}</details>"
     )
 
@@ -326,12 +360,14 @@ def _evidence(matrix: Matrix) -> str:
 
 def _runs(matrix: Matrix) -> str:
     rows = "".join(
-        f"<tr><td>{_e(r['run_id'])}</td><td class='hide-sm'>{_e(r['dir'])}</td><td>{_e(r['profile'])}</td>"
+        f"<tr><td>{_e(r['label'])}</td><td>{_e(r['run_id'])}</td><td class='hide-sm'>{_e(r['dir'])}</td>"
+        f"<td>{_e(r['profile'])}</td>"
         f"<td class='hide-sm'>{_e(r['seed'])}</td><td class='hide-sm'>{_e(r['started'])}</td></tr>"
         for r in matrix.runs
     )
     return (
-        "<details class='noprint'><summary>runs</summary><div class='scroll'><table><thead><tr><th>run</th>"
+        "<details class='noprint'><summary>runs</summary><div class='scroll'><table><thead><tr><th>label</th>"
+        "<th>run</th>"
         "<th class='hide-sm'>directory</th><th>profile</th><th class='hide-sm'>seed</th><th class='hide-sm'>"
         f"started</th></tr></thead><tbody>{rows}</tbody></table></div></details>"
     )
@@ -355,7 +391,8 @@ def matrix_html(matrix: Matrix) -> str:
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Vendor-compatibility matrix</title><style>{CSS}</style></head><body>{body}"
-        f"<script>{SCRIPT}</script></body></html>\n"
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>Vendor-compatibility matrix</title><style>{CSS}</style></head><body>{body}</body></html>\n"
     )

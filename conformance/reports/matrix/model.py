@@ -1,16 +1,13 @@
-"""The vendor-compatibility matrix: requirements (rows) by targets of several runs (columns), as JSON and Markdown."""
+"""The vendor-compatibility matrix as data: requirements (rows) by targets of several runs (columns), and its build."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.redact import Redactor
 from conformance.reports.matrix.observed import catalog_vendor, observed_semantics
 from conformance.results import RequirementResult, RunResults
 
@@ -36,6 +33,7 @@ class Column:
     faults: list[str]
     results: dict[str, RequirementResult]
     label: str = ""
+    run_label: str = ""
 
     @property
     def key(self) -> str:
@@ -140,6 +138,7 @@ class Matrix:
                     "target": c.target,
                     "vendor": c.vendor,
                     "run_id": c.run_id,
+                    "run_label": c.run_label,
                     "run_dir": c.run_dir,
                     "spec_version": c.spec_version,
                     "faults": c.faults,
@@ -176,9 +175,31 @@ def anchor(column: Column, requirement: str) -> str:
     return f"ev-{column.index}-{requirement}"
 
 
-def _columns(runs: Sequence[tuple[Path, RunResults]]) -> list[Column]:
+def run_label(path: Path) -> str:
+    """A run's default label: the name of its report folder (``reports/nightly/results.json`` is ``nightly``)."""
+    folder = path.parent if path.name == "results.json" else path
+    return folder.name or str(folder)
+
+
+def distinct_runs(
+    runs: Sequence[tuple[Path, RunResults]], labels: Sequence[str] = ()
+) -> list[tuple[Path, RunResults, str]]:
+    """The runs with their labels (``labels`` in order, else each folder's name), a run given twice kept once."""
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[Path, RunResults, str]] = []
+    for index, (path, results) in enumerate(runs):
+        key = (results.run_id, results.started)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((path, results, labels[index] if index < len(labels) else run_label(path)))
+    names = [label for _, _, label in out]
+    return [(p, r, label if names.count(label) == 1 else f"{label} ({r.run_id})") for p, r, label in out]
+
+
+def _columns(runs: Sequence[tuple[Path, RunResults, str]]) -> list[Column]:
     columns: list[Column] = []
-    for path, results in runs:
+    for path, results, label in runs:
         run_dir = str(path.parent if path.name == "results.json" else path)
         for target in results.targets:
             name = str(target["name"])
@@ -192,6 +213,7 @@ def _columns(runs: Sequence[tuple[Path, RunResults]]) -> list[Column]:
                     spec_version=str(target.get("spec_version", "")),
                     faults=[str(f) for f in target.get("faults", [])],
                     results={r.requirement: r for r in results.results if r.target == name},
+                    run_label=label,
                 )
             )
     columns.sort(key=lambda c: c.vendor)
@@ -199,13 +221,16 @@ def _columns(runs: Sequence[tuple[Path, RunResults]]) -> list[Column]:
         column.index = index
     names = [c.target for c in columns]
     for column in columns:
-        column.label = column.target if names.count(column.target) == 1 else f"{column.target} · {column.run_id}"
+        column.label = column.target if names.count(column.target) == 1 else f"{column.target} · {column.run_label}"
     return columns
 
 
-def build_matrix(runs: Sequence[tuple[Path, RunResults]], gate: Gate | None = None) -> Matrix:
+def build_matrix(
+    runs: Sequence[tuple[Path, RunResults]], gate: Gate | None = None, labels: Sequence[str] = ()
+) -> Matrix:
     """Merge runs into one matrix (columns in the order of the runs, rows in catalog order)."""
-    columns = _columns(runs)
+    labelled = distinct_runs(runs, labels)
+    columns = _columns(labelled)
     rows: dict[tuple[str, str], Row] = {}
     for column in columns:
         for result in column.results.values():
@@ -225,6 +250,7 @@ def build_matrix(runs: Sequence[tuple[Path, RunResults]], gate: Gate | None = No
     run_rows = [
         {
             "run_id": results.run_id,
+            "label": label,
             "dir": str(path),
             "profile": results.profile,
             "seed": results.seed,
@@ -232,7 +258,7 @@ def build_matrix(runs: Sequence[tuple[Path, RunResults]], gate: Gate | None = No
             "requests": results.requests,
             "leaks": len(results.leaks),
         }
-        for path, results in runs
+        for path, results, label in labelled
     ]
     return Matrix(
         generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -258,10 +284,6 @@ def _in_catalog_order(rows: list[Row]) -> list[Row]:
     )
 
 
-def _md(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def cell_word(cell: Cell | None) -> str:
     """The short text of a cell: its status, and ``known``/``new``/``fixed`` marks from the gate."""
     if cell is None:
@@ -276,81 +298,3 @@ def cell_word(cell: Cell | None) -> str:
     elif cell.change == "fixed":
         word += " (fixed)"
     return word
-
-
-def matrix_markdown(matrix: Matrix) -> str:
-    """matrix.md: scores, single-target failures, then a table per vendor (cells link into matrix.html)."""
-    lines = ["# Vendor-compatibility matrix", "", f"generated {matrix.generated} from {len(matrix.runs)} run(s)", ""]
-    if matrix.gate is not None:
-        lines += [f"Gate `--fail-on {matrix.gate.fail_on}`: **{matrix.gate.verdict}**", ""]
-        lines += [f"- {_md(reason)[:200]}" for reason in matrix.gate.blocking[:20]] + [""]
-    lines += ["## Scores (skipped excluded)", "", "| target | vendor | run | faults | MUST | SHOULD | failed | error |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
-    for c in matrix.columns:
-        lines.append(
-            f"| {c.target} | {c.vendor} | {c.run_id} | {', '.join(c.faults) or '-'} | {c.score('MUST')} | "
-            f"{c.score('SHOULD')} | {c.count('failed')} | {c.count('error')} |"
-        )
-    lines += ["", "## Fails on only one target", ""]
-    single = matrix.single_target_failures()
-    lines += [
-        f"- **{row.level} `{row.requirement}`** fails only on {column.label}: {_md(_message(row, column))}"
-        for row, column in single
-    ] or ["- none"]
-    for vendor in matrix.vendors():
-        columns = matrix.columns_of(vendor)
-        lines += ["", f"## {vendor}", ""]
-        for operation in matrix.operations_of(vendor):
-            lines += [f"### {vendor} · {operation}", ""]
-            lines.append("| requirement | level | " + " | ".join(_md(c.label) for c in columns) + " |")
-            lines.append("|---|---|" + "---|" * len(columns))
-            for row in matrix.rows_of(vendor, operation):
-                cells = [row.cells.get(c.key) for c in columns]
-                text = [f"[{cell_word(cell)}](matrix.html#{cell.anchor})" if cell else "—" for cell in cells]
-                lines.append(f"| `{row.requirement}` | {row.level} | " + " | ".join(text) + " |")
-            lines.append("")
-    lines += ["## API semantics side by side", ""]
-    vendors = matrix.vendors()
-    lines.append("| aspect | " + " | ".join(vendors) + " |")
-    lines.append("|---|" + "---|" * len(vendors))
-    for aspect in _aspects(matrix):
-        texts: list[str] = []
-        for vendor in vendors:
-            entry = matrix.semantics.get(vendor, {}).get(aspect, {})
-            seen = "; ".join(o["text"] for o in entry.get("observed", []))
-            texts.append(_md(entry.get("documented", "")) + (f" — observed: {_md(seen)}" if seen else ""))
-        lines.append(f"| {aspect} | " + " | ".join(texts) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _message(row: Row, column: Column) -> str:
-    return row.cells[column.key].message[:160]
-
-
-def _aspects(matrix: Matrix) -> list[str]:
-    return list(dict.fromkeys(aspect for per in matrix.semantics.values() for aspect in per))
-
-
-def _secret_values(runs: Sequence[tuple[Path, RunResults]]) -> list[str]:
-    names = {str(t.get(k)) for _, r in runs for t in r.targets for k in ("token_env", "restricted_token_env")}
-    return [os.environ[n] for n in names if n and os.environ.get(n)]
-
-
-def write_matrix(runs: Sequence[tuple[Path, RunResults]], out: Path, gate: Gate | None = None) -> Matrix:
-    """Write matrix.html, matrix.md, matrix.json and summary.md into ``out``; any token in the environment redacted."""
-    from conformance.reports.matrix.html import matrix_html
-    from conformance.reports.summary import gate_markdown
-
-    matrix = build_matrix(runs, gate)
-    redact = Redactor(_secret_values(runs)).text
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "matrix.json").write_text(
-        redact(json.dumps(matrix.as_dict(), indent=2, ensure_ascii=False)) + "\n", encoding="utf-8"
-    )
-    (out / "matrix.md").write_text(redact(matrix_markdown(matrix)), encoding="utf-8")
-    (out / "matrix.html").write_text(redact(matrix_html(matrix)), encoding="utf-8")
-    if gate is not None:
-        summary = gate_markdown(gate, [r for _, r in runs], f"Conformance report of {len(runs)} run(s)")
-        scores = matrix_markdown(matrix).split("## Fails on only one target")[0].split("## Scores", 1)[-1]
-        (out / "summary.md").write_text(redact("\n".join(summary) + "\n## Scores" + scores), encoding="utf-8")
-    return matrix

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
+from conformance.catalog.loader import load_vendor, vendor_names
+from conformance.catalog.model import Vendor
 from conformance.errors import UsageError
 from conformance.redact import REDACTED
+from conformance.results import RequirementResult
 
-if TYPE_CHECKING:
-    from conformance.catalog.model import Vendor
-    from conformance.reports.matrix.model import Column
+
+class Column(Protocol):
+    """What an observation reads of a matrix column: its label, vendor and results."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def vendor(self) -> str: ...
+
+    @property
+    def results(self) -> Mapping[str, RequirementResult]: ...
+
 
 # An observation: what was seen (the key it merges by), the HTTP statuses it was seen on (if they matter), an example.
 Observation = tuple[str, tuple[int, ...], str]
-Observer = Callable[["Column", "Vendor | None", str], Iterator[Observation]]
+Observer = Callable[[Column, Vendor | None, str], Iterator[Observation]]
 MAX_EXAMPLE = 400
 ERROR_STATUSES = range(400, 500)
 
@@ -92,8 +105,8 @@ def _observer(aspect: str, vendor: Vendor | None) -> Observer | None:
 
 def catalog_vendor(name: str) -> Vendor | None:
     """The vendor's catalog, or None when this installation has no such vendor."""
-    from conformance.catalog.loader import load_vendor
-
+    if name not in vendor_names():  # a name from a results file is never a path to look up
+        return None
     try:
         return load_vendor(name)
     except UsageError:
