@@ -115,5 +115,7 @@ def load_results(path: Path) -> RunResults:
         return from_dict(json.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} is not a valid results.json: {exc}") from None
+    except KeyError as exc:
+        raise UsageError(f"{path} is not a valid results.json: missing key {exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # AttributeError: a list or a number, not an object
+        raise UsageError(f"{path} is not a valid results.json: {' '.join(str(exc).split())[:200]}") from None

@@ -181,6 +181,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_requirements(ids: Sequence[str]) -> None:
+    """A ``UsageError`` naming any ``--requirement`` that no vendor's catalog has."""
+    if not ids:
+        return
+    from conformance.catalog.loader import load_vendor
+
+    known = {row.id for vendor in vendor_names() for row in load_vendor(vendor).requirements}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise UsageError(
+            f"--requirement: unknown requirement id(s) {', '.join(unknown)} (see specs/<vendor>/requirements.yaml)"
+        )
+
+
+def check_seed_ids(ids: Sequence[str]) -> None:
+    """A ``UsageError`` for a seeded id that no delete could name (empty, or with a '/')."""
+    for key in ids:
+        if not key or "/" in key or not key.strip():
+            raise UsageError(f"--seed-id {key!r}: an id is a non-empty path segment (no '/')")
+
+
 def _cmd_run(args: argparse.Namespace) -> ExitCode:
     from conformance import gating
     from conformance.catalog.profiles import get_profile
@@ -203,6 +224,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         names=args.target, config_path=args.config, vendors=args.vendor, base_url=args.base_url, overrides=overrides
     )
     get_profile(args.profile)  # an unknown profile, a bad baseline or expectations file: usage errors, even dry
+    check_requirements(args.requirement)
     gating.load_inputs(fail_on=args.fail_on, baseline=args.baseline, expectations=args.expectations)
     if args.dry_run:
         from conformance.run.plan import embedded_plan_targets, plan_text
@@ -259,6 +281,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
         raise UsageError("mock needs --vendor (one of: " + ", ".join(mock.vendors()) + ")")
     if args.vendor not in mock.vendors():
         raise UsageError(f"unknown vendor {args.vendor!r} (known: {', '.join(mock.vendors())})")
+    check_seed_ids(args.seed_id)
     token = args.token or os.environ.get("CONFORMANCE_MOCK_TOKEN") or mock.MockOptions().token
     try:
         app = mock.create_app(
@@ -290,6 +313,8 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
 
 def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
     from conformance.selftest.runner import run_selftest
+
+    check_requirements(args.requirement)
 
     return run_selftest(
         vendors=args.vendor,

@@ -215,6 +215,9 @@ def run_gate(request: GateRequest) -> GateOutcome:
     """Serve the validating mock, run the command against it, judge the traffic and write the reports."""
     if not request.command:
         raise UsageError("sdk-gate needs a command to run: conformance sdk-gate --vendor V -- COMMAND [ARG …]")
+    for key in request.seed_ids:
+        if not key.strip() or "/" in key:
+            raise UsageError(f"--seed-id {key!r}: an id is a non-empty path segment (no '/')")
     if shutil.which(request.command[0]) is None:
         raise UsageError(f"cannot run {request.command[0]!r}: no such command (or it is not executable)")
     vendor = load_vendor(request.vendor)

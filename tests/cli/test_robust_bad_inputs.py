@@ -73,6 +73,15 @@ BAD_INPUTS: list[tuple[list[str], str]] = [
     (["run", "--vendor", "oxen", "--base-url", "ftp://example"], "bad URL"),
     (["run", "--vendor", "oxen", "--base-url", "http://127.0.0.1:99999"], "invalid port"),
     (["run", "--token-env", "not a name", "--vendor", "oxen", "--base-url", "http://127.0.0.1:9"], "--token-env"),
+    (["run", "--requirement", "NO-SUCH-ROW", "--dry-run"], "unknown requirement"),
+    (["selftest", "--requirement", "NO-SUCH-ROW"], "unknown requirement"),
+    (["mock", "--vendor", "oxen", "--seed-id", "a/b"], "--seed-id"),
+    (["mock", "--vendor", "oxen", "--seed-id", ""], "--seed-id"),
+    (["sdk-gate", "--vendor", "oxen", "--seed-id", "a/b", "--", "true"], "--seed-id"),
+    (["report", "array.json", "--out", "out"], "array.json is not a valid results.json"),
+    (["report", "partial.json", "--out", "out"], "missing key 'run_id'"),
+    (["run", "--vendor", "oxen", "--baseline", "emptydir", "--dry-run"], "is a folder"),
+    (["run", "--vendor", "oxen", "--report-dir", "x" * 300], "File name too long"),
     (["nonsense"], "invalid choice"),
     ([], "required"),
 ]
@@ -86,6 +95,8 @@ def _files(folder: Path) -> None:
     (folder / "latin1.json").write_bytes(b'{"format": "caf\xe9"}')
     (folder / "latin1.toml").write_bytes(b'[targets.caf\xe9]\nvendor = "oxen"\n')
     (folder / "invalid.toml").write_text("[targets\n", encoding="utf-8")
+    (folder / "array.json").write_text("[]", encoding="utf-8")
+    (folder / "partial.json").write_text('{"format": "conformance-results", "version": 1}', encoding="utf-8")
 
 
 @pytest.mark.parametrize(("argv", "fragment"), BAD_INPUTS, ids=[" ".join(a)[:60] or "(none)" for a, _ in BAD_INPUTS])
