@@ -123,3 +123,9 @@ def test_overrides_refuse_non_finite_and_non_positive_numbers(value: float) -> N
     target = live_target("oxen", "http://127.0.0.1:9")
     with pytest.raises(UsageError, match="--timeout"):
         Overrides(timeout=value).apply(target)
+
+
+def test_a_discovered_config_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "conformance.toml").write_bytes(b'[targets.caf\xe9]\nvendor = "oxen"\n')
+    with pytest.raises(UsageError, match=r"conformance.toml: not UTF-8 text \(byte 12\)"):
+        load_config(cwd=tmp_path)
