@@ -18,6 +18,8 @@ from conformance.errors import InfrastructureError, UsageError
 # Limits of every server this package starts (a reference mock in shared CI meets careless and hostile clients).
 HEADER_TIMEOUT = 10.0
 """Seconds a connection may take to deliver a request's headers once it opened or sent the first byte of them."""
+BODY_TIMEOUT = 30.0
+"""Seconds a request's body may take to arrive once its headers are complete (a body sent a byte at a time)."""
 MAX_HEADER_BYTES = 64 * 1024
 """Bytes of request line and headers a request may have; past it the answer is 431 and the connection closes."""
 MAX_CONNECTIONS = 256
@@ -34,6 +36,7 @@ class GuardedProtocol(HttpToolsProtocol):
     """
 
     header_timeout = HEADER_TIMEOUT
+    body_timeout = BODY_TIMEOUT
     max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: Any) -> None:
@@ -41,6 +44,7 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._pending = 0
         self._guard: Any = None
+        self._body_guard: Any = None
         self._arm()
 
     def _waiting(self) -> bool:
@@ -56,6 +60,15 @@ class GuardedProtocol(HttpToolsProtocol):
             self._guard.cancel()
             self._guard = None
 
+    def _body_arriving(self) -> bool:
+        """True while a request's headers are in and its body is not yet complete."""
+        return self.cycle is not None and not self.cycle.response_complete and bool(self.cycle.more_body)
+
+    def _disarm_body(self) -> None:
+        if self._body_guard is not None:
+            self._body_guard.cancel()
+            self._body_guard = None
+
     def data_received(self, data: bytes) -> None:
         """Feed the parser; count header bytes while a request's headers are incomplete."""
         super().data_received(data)
@@ -70,6 +83,16 @@ class GuardedProtocol(HttpToolsProtocol):
         else:
             self._pending = 0
             self._disarm()
+            if not self._body_arriving():
+                self._disarm_body()
+            elif self._body_guard is None:  # the headers are in: the body gets its own deadline, from now
+                self._body_guard = self.loop.call_later(self.body_timeout, self._body_too_slow)
+
+    def _body_too_slow(self) -> None:
+        """The body deadline passed: close a connection whose request body is still arriving."""
+        self._body_guard = None
+        if self._body_arriving() and not self.transport.is_closing():
+            self._refuse(b"408 Request Timeout")
 
     def on_message_begin(self) -> None:
         """A request starts: count its header bytes from zero."""
@@ -108,13 +131,15 @@ class GuardedProtocol(HttpToolsProtocol):
     def _refuse(self, status: bytes) -> None:
         """Answer ``status`` (nothing when empty) and close the connection."""
         self._disarm()
+        self._disarm_body()
         if status:
             self.transport.write(b"HTTP/1.1 " + status + b"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
         self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the deadline with the connection."""
+        """Stop the deadlines with the connection."""
         self._disarm()
+        self._disarm_body()
         super().connection_lost(exc)
 
 

@@ -104,6 +104,7 @@ def test_kept_traffic_is_bounded_in_characters_and_huge_headers_are_cut() -> Non
 @pytest.fixture
 def quick_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundServer]:
     monkeypatch.setattr(servers.GuardedProtocol, "header_timeout", 1.0)
+    monkeypatch.setattr(servers.GuardedProtocol, "body_timeout", 1.0)
     server = BackgroundServer(create_app("oxen", MockOptions())).start()
     try:
         yield server
@@ -130,6 +131,29 @@ def test_a_slow_loris_connection_is_closed_at_the_header_deadline(quick_server: 
             time.sleep(0.1)
     held = time.monotonic() - started
     assert held < 3.0, f"a slow-loris connection stayed open {held:.1f} s"
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut_at_the_body_deadline(quick_server: BackgroundServer) -> None:
+    started = time.monotonic()
+    head = (
+        b"POST /__mock__/resources HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    answer = b""
+    with socket.create_connection(("127.0.0.1", quick_server.port), timeout=6) as sock:
+        sock.sendall(head)
+        for _ in range(50):  # one body byte every 0.1 s: at most 5 s
+            try:
+                sock.sendall(b" ")
+                sock.settimeout(0.1)
+                answer += sock.recv(4096)
+                if answer:
+                    break
+            except TimeoutError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+    assert time.monotonic() - started < 3.0, "a trickled body held the connection"
+    assert answer.startswith(b"HTTP/1.1 408") or answer == b"", answer
 
 
 def test_an_idle_new_connection_is_closed_and_a_prompt_one_is_served(quick_server: BackgroundServer) -> None:
