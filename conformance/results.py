@@ -231,8 +231,10 @@ def load_results(path: Path, *, validate: bool = False) -> RunResults:
         validate_results(data, str(path))
     try:
         return from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{path} is not a valid results.json: {exc}") from None
+    except KeyError as exc:
+        raise UsageError(f"{path} is not a valid results.json: missing key {exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # AttributeError: a list or a number, not an object
+        raise UsageError(f"{path} is not a valid results.json: {' '.join(str(exc).split())[:200]}") from None
 
 
 def tool_versions(*packages: str) -> dict[str, str]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.catalog.loader import vendor_names
-from conformance.errors import ConformanceError, ExitCode, UsageError
+from conformance.errors import ConformanceError, ExitCode, UsageError, number_flag, output_dir, text_file
 
 VENDOR_DIR_HELP = "a vendor folder outside the package, or a folder of them (repeatable; docs/adding-a-vendor.md)"
 
@@ -20,7 +22,8 @@ EXIT_CODES = """exit codes:
   2    usage or set-up error: unknown vendor, fault or requirement, unreadable spec, bad port or URL, port in use;
        a token variable unset, a base URL that is not the API, a disposable id that does not exist
   3    not judged: target unreachable, infrastructure error, or INCOMPLETE (MUST rows skipped by the configuration,
-       e.g. without --allow-destructive; --allow-incomplete accepts that with exit 0)
+       e.g. without --allow-destructive; --allow-incomplete accepts that with exit 0), or an internal error of
+       the tool (one line; run again with --debug for the traceback)
   130  interrupted (SIGINT)"""
 
 
@@ -43,6 +46,11 @@ def _port(text: str) -> int:
     return value
 
 
+_SEED = number_flag("--seed", minimum=0, allow_minimum=True, integer=True)
+_JOBS = number_flag("--jobs", minimum=1, allow_minimum=True, integer=True)
+_DELAY = number_flag("--delete-delay", minimum=0, allow_minimum=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from conformance import mock
@@ -58,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     from conformance import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the traceback of an error (before the command: conformance --debug run)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser(
@@ -75,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--token-env", help="environment variable holding the live target's token")
     run.add_argument("--disposable-id", action="append", default=[], help="an id the run may delete (repeatable)")
     run.add_argument("--profile", default="quick", help="quick (default, a PR gate) or nightly")
-    run.add_argument("--seed", type=int, help="seed for reproducible generation (printed and recorded)")
-    run.add_argument("--report-dir", type=Path, help="where reports go (default: reports/<run-id>)")
+    run.add_argument("--seed", type=_SEED, help="seed for reproducible generation (printed and recorded)")
+    run.add_argument(
+        "--report-dir", type=output_dir("--report-dir"), help="where reports go (default: reports/<run-id>)"
+    )
     run.add_argument("--fault", action="append", default=[], help="inject a named fault into the embedded mock")
     run.add_argument(
         "--quirk",
@@ -84,20 +99,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a correct-but-unusual behaviour of the embedded mock (repeatable)",
     )
-    run.add_argument("--delete-delay", type=float, default=0.0, help="embedded mocks finish deletes this much later")
+    run.add_argument("--delete-delay", type=_DELAY, default=0.0, help="embedded mocks finish deletes this much later")
     run.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
-    run.add_argument("--timeout", type=float, help="per-request timeout in seconds (live target; default 10)")
-    run.add_argument("--gone-deadline", type=float, help="seconds a deletion may take (live target; default 30)")
+    run.add_argument(
+        "--timeout", type=number_flag("--timeout"), help="per-request timeout in seconds (live target; default 10)"
+    )
+    run.add_argument(
+        "--gone-deadline",
+        type=number_flag("--gone-deadline"),
+        help="seconds a deletion may take (live target; default 30)",
+    )
     run.add_argument("--target", action="append", default=[], help="a named target of the configuration (repeatable)")
-    run.add_argument("--config", type=Path, help="conformance.toml, or a pyproject.toml with [tool.conformance]")
+    run.add_argument(
+        "--config", type=text_file("--config"), help="conformance.toml, or a pyproject.toml with [tool.conformance]"
+    )
     run.add_argument(
         "--dry-run", action="store_true", help="print the plan (targets, requirements, requests); send nothing"
     )
     run.add_argument(
-        "--budget", type=float, help="total time budget in seconds: the run ends (reports written) within it"
+        "--budget",
+        type=number_flag("--budget"),
+        help="total time budget in seconds: the run ends (reports written) within it",
     )
-    run.add_argument("--max-requests", type=int, help="request budget per target")
-    run.add_argument("--rate-limit", type=float, help="at most this many requests per second per target")
+    run.add_argument(
+        "--max-requests",
+        type=number_flag("--max-requests", minimum=1, allow_minimum=True, integer=True),
+        help="request budget per target",
+    )
+    run.add_argument(
+        "--rate-limit", type=number_flag("--rate-limit"), help="at most this many requests per second per target"
+    )
     run.add_argument("--allow-destructive", action="store_true", help="allow creates and deletes on a live target")
     run.add_argument(
         "--allow-incomplete",
@@ -105,9 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="a partial run: MUST rows skipped by the configuration make the verdict INCOMPLETE but exit 0, not 3",
     )
     run.add_argument("--restricted-token-env", help="variable holding a second token without create permission")
-    run.add_argument("--jobs", type=int, default=0, help="targets run in parallel (default: all live targets at once)")
-    run.add_argument("--baseline", type=Path, action="append", default=[], help="previous results.json: regressions")
-    run.add_argument("--expectations", type=Path, action="append", default=[], help="known failures (YAML or TOML)")
+    run.add_argument(
+        "--jobs", type=_JOBS, default=None, help="targets run in parallel (default: all live targets at once)"
+    )
+    run.add_argument(
+        "--baseline",
+        type=text_file("--baseline"),
+        action="append",
+        default=[],
+        help="previous results.json: regressions",
+    )
+    run.add_argument(
+        "--expectations",
+        type=text_file("--expectations"),
+        action="append",
+        default=[],
+        help="known failures (YAML or TOML)",
+    )
     run.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="gate (default must)")
     run.add_argument(
         "--report",
@@ -130,8 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--quirk", action="append", default=[], help="a correct-but-unusual behaviour (repeatable; --list-quirks)"
     )
-    serve.add_argument("--delete-delay", type=float, default=0.0, help="seconds before a deleted resource disappears")
+    serve.add_argument("--delete-delay", type=_DELAY, default=0.0, help="seconds before a deleted resource disappears")
     serve.add_argument("--seed-id", action="append", default=[], help="a resource present at start (repeatable)")
+    serve.add_argument(
+        "--max-resources",
+        type=number_flag("--max-resources", minimum=1, allow_minimum=True, integer=True),
+        default=mock.MockOptions().max_resources,
+        help="resources the mock keeps at most; a create past it is refused (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-store-bytes",
+        type=number_flag("--max-store-bytes", minimum=1, allow_minimum=True, integer=True),
+        default=mock.MockOptions().max_store_bytes,
+        help="bytes of stored resources the mock keeps at most (default %(default)s, 64 MiB)",
+    )
     serve.add_argument("--list-faults", action="store_true", help="list the faults of the vendor(s) and exit")
     serve.add_argument("--list-quirks", action="store_true", help="list the quirks of the vendor(s) and exit")
 
@@ -145,11 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--no-quirks", action="store_true", help="run no quirk case")
     selftest.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
     selftest.add_argument("--profile", default="quick")
-    selftest.add_argument("--seed", type=int, default=1)
-    selftest.add_argument("--report-dir", type=Path, default=Path("reports") / "selftest")
+    selftest.add_argument("--seed", type=_SEED, default=1)
+    selftest.add_argument("--report-dir", type=output_dir("--report-dir"), default=Path("reports") / "selftest")
     selftest.add_argument(
         "--jobs",
-        type=int,
+        type=_JOBS,
         default=None,
         help="cases run at once, in that many worker processes (default: one per CPU; 1: one by one, in this process)",
     )
@@ -172,8 +229,31 @@ def _use_vendor_dirs(args: argparse.Namespace) -> None:
         raise UsageError(f"unknown vendor {unknown[0]!r} (known: {', '.join(known)})")
 
 
+def check_requirements(ids: Sequence[str]) -> None:
+    """A ``UsageError`` naming any ``--requirement`` that no vendor's catalog has."""
+    if not ids:
+        return
+    from conformance.catalog.loader import load_vendor
+
+    known = {row.id for vendor in vendor_names() for row in load_vendor(vendor).requirements}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise UsageError(
+            f"--requirement: unknown requirement id(s) {', '.join(unknown)} (see specs/<vendor>/requirements.yaml)"
+        )
+
+
+def check_seed_ids(ids: Sequence[str]) -> None:
+    """A ``UsageError`` for a seeded id that no delete could name (empty, or with a '/')."""
+    for key in ids:
+        if not key or "/" in key or not key.strip():
+            raise UsageError(f"--seed-id {key!r}: an id is a non-empty path segment (no '/')")
+
+
 def _cmd_run(args: argparse.Namespace) -> ExitCode:
     _use_vendor_dirs(args)
+    from conformance import gating
+    from conformance.catalog.profiles import get_profile
     from conformance.reports.summary import console_table
     from conformance.run.runner import RunRequest, execute
     from conformance.target.config import Overrides, resolve_targets
@@ -192,8 +272,9 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
     targets, report_root = resolve_targets(
         names=args.target, config_path=args.config, vendors=args.vendor, base_url=args.base_url, overrides=overrides
     )
-    if args.budget is not None and args.budget <= 0:
-        raise UsageError(f"--budget: expected a number of seconds > 0, got {args.budget:g}")
+    get_profile(args.profile)  # an unknown profile, a bad baseline or expectations file: usage errors, even dry
+    check_requirements(args.requirement)
+    gating.load_inputs(fail_on=args.fail_on, baseline=args.baseline, expectations=args.expectations)
     if args.dry_run:
         from conformance.run.plan import embedded_plan_targets, plan_text
 
@@ -214,7 +295,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         fail_on=args.fail_on,
         allow_incomplete=args.allow_incomplete,
         budget=args.budget,
-        jobs=args.jobs,
+        jobs=args.jobs or 0,
         report_root=report_root or Path("reports"),
         reports=_report_formats(args.report),
     )
@@ -268,6 +349,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
         raise UsageError("mock needs --vendor (one of: " + ", ".join(mock.vendors()) + ")")
     if args.vendor not in mock.vendors():
         raise UsageError(f"unknown vendor {args.vendor!r} (known: {', '.join(mock.vendors())})")
+    check_seed_ids(args.seed_id)
     token = args.token or os.environ.get("CONFORMANCE_MOCK_TOKEN") or mock.MockOptions().token
     try:
         app = mock.create_app(
@@ -279,9 +361,11 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
                 quirks=frozenset(args.quirk),
                 delete_delay=args.delete_delay,
                 seed_ids=tuple(args.seed_id),
+                max_resources=args.max_resources,
+                max_store_bytes=args.max_store_bytes,
             ),
         )
-    except mock.UnknownFault as exc:
+    except ValueError as exc:  # an unknown fault, seed ids beyond the store's limits
         raise UsageError(str(exc)) from None
     import gc
 
@@ -310,6 +394,8 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
     _use_vendor_dirs(args)
     from conformance.selftest.runner import run_selftest
 
+    check_requirements(args.requirement)
+
     return run_selftest(
         vendors=args.vendor,
         faults=args.fault,
@@ -322,17 +408,75 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
     )
 
 
+def _debug_wanted(argv: Sequence[str]) -> bool:
+    """Whether ``--debug`` comes before the command (how the top-level parser reads it)."""
+    for arg in argv:
+        if arg == "--debug":
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
+# OSError numbers that come from what the user gave (a path that is a file, missing, not writable, too long).
+_USER_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+    }
+)
+
+
+def _one_line(text: object) -> str:
+    """``text`` on one line (a message with a newline in it would look like two errors)."""
+    return " ".join(str(text).split()) or "(no message)"
+
+
+def _fail(message: str, code: ExitCode, debug: bool) -> int:
+    """Print each line of ``message`` as one ``conformance: error:`` line (and the traceback if asked); ``code``."""
+    if debug:
+        traceback.print_exc()
+    lines = [line for line in str(message).splitlines() if line.strip()] or ["(no message)"]
+    for line in lines:
+        print(f"conformance: error: {line}", file=sys.stderr)
+    return int(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``conformance`` command."""
+    """Entry point of the ``conformance`` command: the error boundary of every subcommand.
+
+    A user's mistake is one line and exit 2, an infrastructure problem one line and exit 3, an unexpected
+    internal exception one line naming it and exit 3; a traceback only with ``conformance --debug COMMAND``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_wanted(argv)
     try:
         args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except ConformanceError as exc:
-        print(f"conformance: error: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
+        return _fail(str(exc), exc.exit_code, debug)
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except UnicodeDecodeError as exc:
+        return _fail(f"an input is not UTF-8 text: {_one_line(exc)}", ExitCode.USAGE, debug)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        text = f"cannot use {where}{exc.strerror or _one_line(exc)}"
+        return _fail(text, ExitCode.USAGE if exc.errno in _USER_ERRNOS else ExitCode.INFRASTRUCTURE, debug)
+    except Exception as exc:  # the last boundary: a bug is one line and exit 3, never a traceback by default
+        return _fail(
+            f"internal error: {type(exc).__name__}: {_one_line(exc)[:300]} (run again with --debug for the traceback)",
+            ExitCode.INFRASTRUCTURE,
+            debug,
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ExitCode
+from conformance.errors import ExitCode, output_dir, text_file
 
 
 def add_parser(subparsers: Any) -> None:
@@ -18,12 +18,22 @@ def add_parser(subparsers: Any) -> None:
         "and matrix.json, compare them with a baseline, apply expectations, and gate.",
     )
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="a run directory (or its results.json)")
-    parser.add_argument("--out", type=Path, required=True, help="where the matrix goes")
+    parser.add_argument("--out", type=output_dir("--out"), required=True, help="where the matrix goes")
     parser.add_argument(
-        "--baseline", type=Path, action="append", default=[], metavar="RESULTS_JSON", help="previous results.json"
+        "--baseline",
+        type=text_file("--baseline"),
+        action="append",
+        default=[],
+        metavar="RESULTS_JSON",
+        help="previous results.json",
     )
     parser.add_argument(
-        "--expectations", type=Path, action="append", default=[], metavar="FILE", help="known failures (YAML/TOML)"
+        "--expectations",
+        type=text_file("--expectations"),
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="known failures (YAML/TOML)",
     )
     parser.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="default must")
     parser.add_argument(

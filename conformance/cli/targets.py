@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ExitCode, UsageError
+from conformance.errors import ExitCode, UsageError, text_file
 
 
 def add_parser(subparsers: Any) -> None:
@@ -18,7 +18,9 @@ def add_parser(subparsers: Any) -> None:
         description="Read the configuration, validate every target, and list them with their limits. "
         "Exit 0 when valid, 2 (with a one-line error naming file, target and field) otherwise.",
     )
-    targets.add_argument("--config", type=Path, help="conformance.toml, or a pyproject.toml with [tool.conformance]")
+    targets.add_argument(
+        "--config", type=text_file("--config"), help="conformance.toml, or a pyproject.toml with [tool.conformance]"
+    )
     targets.set_defaults(handler=cmd_targets)
 
     cleanup = subparsers.add_parser(
@@ -29,7 +31,9 @@ def add_parser(subparsers: Any) -> None:
         "something still is, 2 on a usage error.",
     )
     cleanup.add_argument("--run-id", required=True, help="the run whose ledger to clean up")
-    cleanup.add_argument("--config", type=Path, help="configuration of the targets (default: as recorded)")
+    cleanup.add_argument(
+        "--config", type=text_file("--config"), help="configuration of the targets (default: as recorded)"
+    )
     cleanup.add_argument("--target", help="only this target's ledger")
     cleanup.add_argument("--report-root", type=Path, help="where run directories are (default: reports)")
     cleanup.set_defaults(handler=cmd_cleanup)

@@ -27,6 +27,16 @@ class BodyError(Exception):
     """The request body is missing, too large or not JSON."""
 
 
+class StoreFull(ValueError):
+    """The mock's store holds its maximum of resources or bytes (``MockOptions.max_resources``/``max_store_bytes``).
+
+    A mock limit, not a vendor behaviour: the request is answered ``STORE_FULL_STATUS`` in the vendor's error shape.
+    """
+
+
+STORE_FULL_STATUS = 507
+
+
 class Reply:
     """An HTTP answer whose body is already bytes; calling it sends it over ASGI."""
 
@@ -205,6 +215,8 @@ class MockApp:
             else:
                 try:
                     reply = await handler(MockRequest(scope, receive, params))
+                except StoreFull as exc:
+                    reply = (route.error or self.error)(STORE_FULL_STATUS, str(exc))
                 except Exception:
                     _LOG.debug("unexpected error in %s %s", method, path, exc_info=True)
                     reply = (route.error or self.error)(400, "the request could not be processed")

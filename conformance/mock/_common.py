@@ -15,19 +15,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._asgi import BODY_LIMIT, BodyError, ErrorFn, Handler, MockApp, MockRequest, Reply, Route
+from ._asgi import (
+    BODY_LIMIT,
+    STORE_FULL_STATUS,
+    BodyError,
+    ErrorFn,
+    Handler,
+    MockApp,
+    MockRequest,
+    Reply,
+    Route,
+    StoreFull,
+)
 from ._quirks import ASYNC_DELETE_DELAY, COMMON_QUIRKS, TRANSPORT, QuirkMiddleware, foreign_ids
 
 __all__ = [
     "BODY_LIMIT",
     "COMMON_QUIRKS",
+    "STORE_FULL_STATUS",
     "BodyError",
     "ErrorFn",
     "MockApp",
     "MockRequest",
     "Reply",
     "Route",
+    "StoreFull",
 ]
+
+DEFAULT_MAX_RESOURCES = 10_000
+DEFAULT_MAX_STORE_BYTES = 64 << 20
 
 JsonObject = dict[str, Any]
 ResourceFactory = Callable[[str], JsonObject]
@@ -66,6 +82,8 @@ class MockOptions:
     validate: bool = False
     spec_dir: Path | None = None
     record_path: Path | None = None
+    max_resources: int = DEFAULT_MAX_RESOURCES
+    max_store_bytes: int = DEFAULT_MAX_STORE_BYTES
 
     def __post_init__(self) -> None:
         """Normalise collection fields so that sets and lists are accepted too."""
@@ -76,6 +94,10 @@ class MockOptions:
             raise ValueError(f"delete_delay must be a non-negative number, got {self.delete_delay!r}")
         if "async-delete" in self.quirks and self.delete_delay == 0:
             object.__setattr__(self, "delete_delay", ASYNC_DELETE_DELAY)
+        for name in ("max_resources", "max_store_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         for name in ("spec_dir", "record_path"):
             value = getattr(self, name)
             if value is not None:
@@ -111,9 +133,17 @@ class Store:
     every delete that removes one is recorded with it (the last ``DELETIONS_KEPT``).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        """Start empty; clock gives seconds for delete deadlines."""
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        max_items: int = DEFAULT_MAX_RESOURCES,
+        max_bytes: int = DEFAULT_MAX_STORE_BYTES,
+    ) -> None:
+        """Start empty; clock gives seconds for delete deadlines; past ``max_items`` resources or ``max_bytes``
+        bytes (ids and values) a new resource is refused with ``StoreFull``."""
         self.clock = clock
+        self.max_items = max_items
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._items: dict[str, bytes] = {}
         self._deadlines: dict[str, float] = {}
@@ -121,9 +151,34 @@ class Store:
         self._deletions: deque[dict[str, Any]] = deque(maxlen=DELETIONS_KEPT)
         self._deleted_total = 0
 
+        self._bytes = 0
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of ids and values kept now."""
+        return self._bytes
+
+    def _room(self, key: str, value: bytes) -> None:
+        """``StoreFull`` unless ``key`` may hold ``value`` (lock held)."""
+        old = self._items.get(key)
+        count = len(self._items) + (old is None)
+        size = self._bytes + len(value) + (len(key) if old is None else -len(old))
+        if count > self.max_items:
+            raise StoreFull(f"the mock keeps at most {self.max_items} resources (a mock limit, --max-resources)")
+        if size > self.max_bytes:
+            raise StoreFull(
+                f"the mock keeps at most {self.max_bytes} bytes of resources (a mock limit, --max-store-bytes)"
+            )
+
+    def _set(self, key: str, value: bytes) -> None:
+        """Keep ``value`` under ``key``, counting bytes (lock held)."""
+        old = self._items.get(key)
+        self._bytes += len(value) + (len(key) if old is None else -len(old))
+        self._items[key] = value
+
     def _drop(self, key: str) -> None:
-        """Forget key entirely (lock held)."""
-        del self._items[key]
+        """Forget ``key`` entirely, counting bytes (lock held)."""
+        self._bytes -= len(key) + len(self._items.pop(key))
         self._deadlines.pop(key, None)
         self._origins.pop(key, None)
 
@@ -155,7 +210,8 @@ class Store:
                 self._reap(key)
             if key in self._items:
                 return False
-            self._items[key] = value
+            self._room(key, value)
+            self._set(key, value)
             if origin != "api":
                 self._origins[key] = origin
             return True
@@ -163,7 +219,8 @@ class Store:
     def put(self, key: str, value: bytes, origin: str = "api") -> None:
         """Insert or overwrite a resource, cancelling any pending deletion."""
         with self._lock:
-            self._items[key] = value
+            self._room(key, value)
+            self._set(key, value)
             self._deadlines.pop(key, None)
             if origin != "api":
                 self._origins[key] = origin
@@ -193,7 +250,7 @@ class Store:
             if mark is not None:
                 value = mark(value)
             if delay > 0:
-                self._items[key] = value
+                self._set(key, value)
                 self._deadlines[key] = self.clock() + delay
             else:
                 self._drop(key)
@@ -232,7 +289,7 @@ def decode(data: bytes) -> Any:
 
 def new_store(options: MockOptions, factory: ResourceFactory, foreign: ResourceFactory | None = None) -> Store:
     """Create a store holding the options' seed resources (and other users' models with foreign-models)."""
-    store = Store()
+    store = Store(max_items=options.max_resources, max_bytes=options.max_store_bytes)
     for key in options.seed_ids:
         store.add(key, encode(factory(key)), origin="seed")
     if "foreign-models" in options.quirks:

@@ -21,7 +21,10 @@ Violation = dict[str, Any]
 
 REDACTED = "[REDACTED]"
 RECORD_TEXT_LIMIT = 16_384
+HEADER_TEXT_LIMIT = 4_096
 TRAFFIC_LIMIT = 100_000
+TRAFFIC_BYTES_LIMIT = 64 << 20
+"""Characters of bodies and headers the in-memory records keep at most (the oldest records go first)."""
 ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # A header whose name holds one of these words carries a credential, whatever the vendor calls it (the suite's
 # HTTP layer applies the same rule; the mocks import nothing from it).
@@ -50,8 +53,15 @@ class Redaction:
                 scheme, _, rest = value.partition(" ")
                 out[name] = f"{scheme} {REDACTED}" if rest else REDACTED
             else:
-                out[name] = scrub(value, secrets)
+                out[name] = cut_header(scrub(value, secrets))
         return out
+
+
+def cut_header(value: str) -> str:
+    """A header value cut to ``HEADER_TEXT_LIMIT`` characters, saying how long it was."""
+    if len(value) <= HEADER_TEXT_LIMIT:
+        return value
+    return value[:HEADER_TEXT_LIMIT] + f"…[cut: {len(value)} characters]"
 
 
 def scrub(value: str, secrets: list[str]) -> str:
@@ -155,9 +165,12 @@ class Traffic(Sequence[dict[str, Any]]):
     hundred thousand kept records add no work to its full collections (dicts and lists would).
     """
 
-    def __init__(self, maxlen: int = TRAFFIC_LIMIT) -> None:
-        """Keep at most ``maxlen`` records (the oldest go first)."""
+    def __init__(self, maxlen: int = TRAFFIC_LIMIT, max_chars: int = TRAFFIC_BYTES_LIMIT) -> None:
+        """Keep at most ``maxlen`` records and ``max_chars`` characters of their texts (the oldest go first)."""
         self._entries: deque[Entry] = deque(maxlen=maxlen)
+        self._sizes: deque[int] = deque(maxlen=maxlen)
+        self.max_chars = max_chars
+        self._chars = 0
 
     @property
     def maxlen(self) -> int | None:
@@ -165,12 +178,27 @@ class Traffic(Sequence[dict[str, Any]]):
         return self._entries.maxlen
 
     def add(self, entry: Entry) -> None:
-        """Keep one record."""
+        """Keep one record (dropping the oldest past either limit)."""
+        size = entry_size(entry)
+        if len(self._entries) == self._entries.maxlen and self._sizes:
+            self._chars -= self._sizes[0]
         self._entries.append(entry)
+        self._sizes.append(size)
+        self._chars += size
+        while self._chars > self.max_chars and len(self._entries) > 1:
+            self._entries.popleft()
+            self._chars -= self._sizes.popleft()
+
+    @property
+    def chars(self) -> int:
+        """Characters of texts the kept records hold."""
+        return self._chars
 
     def clear(self) -> None:
         """Forget every record."""
         self._entries.clear()
+        self._sizes.clear()
+        self._chars = 0
 
     def __len__(self) -> int:
         """How many records are kept."""
@@ -191,6 +219,17 @@ class Traffic(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """The records, oldest first (those kept when iteration began)."""
         return map(record_of, list(self._entries))
+
+
+def entry_size(entry: Entry) -> int:
+    """About how many characters one kept record holds (its strings, and the strings of its flat tuples)."""
+    size = 0
+    for item in entry:
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, tuple):
+            size += sum(len(part) for part in item if isinstance(part, str))
+    return size + 64
 
 
 class Recorder:

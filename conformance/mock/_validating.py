@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._common import BODY_LIMIT, ErrorFn, MockApp, MockOptions, parse_authorization
+from ._common import BODY_LIMIT, STORE_FULL_STATUS, ErrorFn, MockApp, MockOptions, parse_authorization
 from ._contract import Alias, ClientRule, Contract, OperationContract, load_contract, pointer_of
 from ._records import (
     REDACTED,
@@ -524,7 +524,13 @@ class ValidatingMiddleware:
             recorded.append(True)
             reply = b"".join(reply_body)
             code = status[0] if status else 0
-            problems = judge_reply(self.contract, verdict.operation, code, dict(reply_headers), reply) if code else []
+            if code == STORE_FULL_STATUS:  # the mock's own limit, not the vendor's contract: not a reply to judge
+                verdict.notes.append(f"the mock's store is full: {STORE_FULL_STATUS} is a mock limit, not the vendor's")
+                problems: list[Violation] = []
+            else:
+                problems = (
+                    judge_reply(self.contract, verdict.operation, code, dict(reply_headers), reply) if code else []
+                )
             self._record(scope, raw_path, pairs, body, verdict, code, reply_headers, reply, problems, started)
 
         async def capture(message: Message) -> None:

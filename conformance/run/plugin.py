@@ -16,17 +16,19 @@ from typing import Any
 
 import pytest
 
-from conformance.catalog.loader import load_vendor
+from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.catalog.model import Requirement
 from conformance.catalog.profiles import get_profile
 from conformance.checks import run_check
 from conformance.checks.registry import is_last
+from conformance.errors import ConformanceError, UsageError, output_dir
 from conformance.redact import Redactor
 from conformance.reports.allure import write_allure_extras
 from conformance.reports.har import exchange_record
 from conformance.reports.inputs import exchanges_file
 from conformance.reports.writers import write_run_reports
 from conformance.results import RequirementResult, RunResults, incomplete_reasons, tool_versions
+from conformance.target.config import ENV_NAME
 from conformance.target.context import TargetContext
 from conformance.target.model import Target, check_base_url
 from conformance.verdicts import Evidence, Verdict
@@ -68,26 +70,65 @@ class RunConfig:
     session_reports: tuple[str, ...] = ("results", "summary")  # `conformance run` writes the rest from the results
 
 
+_SINGLE_TARGET_OPTIONS = (
+    "--conformance-base-url",
+    "--conformance-token-env",
+    "--conformance-disposable-id",
+    "--conformance-allow-destructive",
+)
+
+
 def _config_from_options(config: pytest.Config) -> RunConfig | None:
+    """The run the options describe (None when they name none); ``UsageError`` for any bad option."""
     path = config.getoption("--conformance-config")
     if path:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return RunConfig(
-            run_id=data["run_id"],
-            profile=data["profile"],
-            seed=int(data["seed"]),
-            targets=[Target.from_dict(t) for t in data["targets"]],
-            report_dir=Path(data["report_dir"]) if data.get("report_dir") else None,
-            requirements=data.get("requirements"),
-            session_reports=tuple(data.get("session_reports") or ("results", "summary")),
-        )
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return RunConfig(
+                run_id=data["run_id"],
+                profile=data["profile"],
+                seed=int(data["seed"]),
+                targets=[Target.from_dict(t) for t in data["targets"]],
+                report_dir=Path(data["report_dir"]) if data.get("report_dir") else None,
+                requirements=data.get("requirements"),
+                session_reports=tuple(data.get("session_reports") or ("results", "summary")),
+            )
+        except OSError as exc:
+            raise UsageError(f"--conformance-config {path}: cannot read: {exc.strerror or exc}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"--conformance-config {path}: not a run configuration ({type(exc).__name__})") from None
     vendor = config.getoption("--conformance-vendor")
     if not vendor:
+        given = [name for name in _SINGLE_TARGET_OPTIONS if config.getoption(name)]
+        if given:
+            raise UsageError(f"{given[0]} needs --conformance-vendor (one of: {', '.join(vendor_names())})")
         return None
+    if vendor not in vendor_names():
+        raise UsageError(f"--conformance-vendor: unknown vendor {vendor!r} (known: {', '.join(vendor_names())})")
     profile = load_vendor(vendor)
+    try:
+        get_profile(config.getoption("--conformance-profile"))
+    except UsageError as exc:
+        raise UsageError(f"--conformance-profile: {exc}") from None
+    base_url = config.getoption("--conformance-base-url")
+    if not base_url:
+        raise UsageError(
+            "--conformance-base-url is required: the plugin never defaults to a vendor's production URL "
+            f"(for {vendor}: {profile.default_base_url}, or your staging deployment)"
+        )
+    try:
+        base_url = check_base_url(base_url)
+    except UsageError as exc:
+        raise UsageError(f"--conformance-base-url: {exc}") from None
+    token_env = config.getoption("--conformance-token-env")
+    if token_env is not None and not ENV_NAME.match(token_env):
+        raise UsageError(f"--conformance-token-env: expected an environment variable's NAME, got {token_env!r}")
     seed = config.getoption("--conformance-seed")
-    run_id = secrets.token_hex(4)
+    if seed is not None and seed < 0:
+        raise UsageError(f"--conformance-seed: expected an integer >= 0, got {seed}")
     report = config.getoption("--conformance-report-dir")
+    report_dir = output_dir("--conformance-report-dir")(report) if report else None
+    run_id = secrets.token_hex(4)
     return RunConfig(
         run_id=run_id,
         profile=config.getoption("--conformance-profile"),
@@ -96,13 +137,13 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
             Target(
                 name=vendor,
                 vendor=vendor,
-                base_url=check_base_url(config.getoption("--conformance-base-url") or profile.default_base_url),
-                token_env=config.getoption("--conformance-token-env") or profile.token_env,
+                base_url=base_url,
+                token_env=token_env or profile.token_env,
                 disposable_ids=tuple(config.getoption("--conformance-disposable-id")),
                 allow_destructive=bool(config.getoption("--conformance-allow-destructive")),
             )
         ],
-        report_dir=Path(report) if report else None,
+        report_dir=report_dir,
     )
 
 
@@ -270,12 +311,16 @@ def _tool_versions() -> dict[str, str]:
 
 
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()
+_UNCONFIGURED_KEY = pytest.StashKey[bool]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Build the session state when the suite has something to judge."""
     config.addinivalue_line("markers", "requirement(id): the catalog requirement a conformance test checks")
-    run = _config_from_options(config)
+    try:
+        run = _config_from_options(config)
+    except ConformanceError as exc:
+        raise pytest.UsageError(f"conformance: {exc}") from None
     if run is not None:
         config.stash[_SESSION_KEY] = ConformanceSession(run)
 
@@ -285,6 +330,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "conformance_case" not in metafunc.fixturenames:
         return
     session = metafunc.config.stash.get(_SESSION_KEY, None)
+    if session is None:
+        metafunc.config.stash[_UNCONFIGURED_KEY] = True
     cases = session.cases() if session else []
     metafunc.parametrize(
         "conformance_case",
@@ -293,6 +340,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for c in cases
         ],
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The suite was collected with nothing to judge: a usage error, never a green run of skipped tests."""
+    if session.config.stash.get(_UNCONFIGURED_KEY, False):
+        raise pytest.UsageError(
+            "conformance: the suite needs a target: --conformance-vendor V --conformance-base-url URL "
+            f"(vendors: {', '.join(vendor_names())})"
+        )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -12,7 +12,9 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +27,7 @@ from typing import Any
 from conformance import mock
 from conformance.catalog.loader import load_client_requirements, load_vendor, specs_dir, vendor_names
 from conformance.catalog.model import Requirement, Vendor
-from conformance.errors import ExitCode, UsageError
+from conformance.errors import ExitCode, UsageError, number_flag, output_dir
 from conformance.exchange import Exchange
 from conformance.redact import Redactor
 from conformance.reports.summary import console_table
@@ -86,7 +88,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="reject undocumented aliases (401) and fail on SHOULD findings too"
     )
-    parser.add_argument("--report-dir", type=Path, help="where reports go (default: reports/sdk-gate-<run-id>)")
+    parser.add_argument(
+        "--report-dir", type=output_dir("--report-dir"), help="where reports go (default: reports/sdk-gate-<run-id>)"
+    )
     parser.add_argument("--fault", action="append", default=[], help="inject a named fault into the mock")
     parser.add_argument(
         "--seed-id",
@@ -95,7 +99,9 @@ def add_parser(subparsers: Any) -> None:
         help=f"a resource present at start (default for delete-only vendors: {', '.join(DEFAULT_SEEDS)}; "
         "exported as CONFORMANCE_SEED_IDS)",
     )
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds the command may run (default 900)")
+    parser.add_argument(
+        "--timeout", type=number_flag("--timeout"), default=900.0, help="seconds the command may run (default 900)"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG …], the client to run")
     parser.set_defaults(handler=_cmd_sdk_gate)
 
@@ -172,18 +178,35 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def visible(value: Any) -> Any:
+    """A JSON-like value (copied) whose strings and keys hold no lone surrogate: a client may send ``"\\ud800"``
+    in a JSON body, which is no character and cannot be written as UTF-8; it becomes the visible text ``\\ud800``
+    (the evidence shows what was sent)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [visible(item) for item in value]
+    if isinstance(value, dict):
+        return {visible(key): visible(item) for key, item in value.items()}
+    return value
+
+
 def read_traffic(path: Path) -> list[dict[str, Any]]:
-    """The records of a traffic.jsonl file (a line that is not a JSON object is skipped)."""
+    """The records of a traffic.jsonl file (a line that is not a JSON object is skipped; bytes that are not UTF-8
+    are replaced; lone surrogates become visible escapes, see ``visible``)."""
     if not path.is_file():
         return []
     records: list[dict[str, Any]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(record, dict):
-            records.append(record)
+            records.append(visible(record))
     return records
 
 
@@ -191,6 +214,11 @@ def run_gate(request: GateRequest) -> GateOutcome:
     """Serve the validating mock, run the command against it, judge the traffic and write the reports."""
     if not request.command:
         raise UsageError("sdk-gate needs a command to run: conformance sdk-gate --vendor V -- COMMAND [ARG …]")
+    for key in request.seed_ids:
+        if not key.strip() or "/" in key:
+            raise UsageError(f"--seed-id {key!r}: an id is a non-empty path segment (no '/')")
+    if shutil.which(request.command[0]) is None:
+        raise UsageError(f"cannot run {request.command[0]!r}: no such command (or it is not executable)")
     vendor = load_vendor(request.vendor)
     rows = load_client_requirements(vendor.name)
     if not rows or vendor.name not in mock.vendors():
@@ -245,7 +273,7 @@ def run_gate(request: GateRequest) -> GateOutcome:
                 "spec_version": str(vendor.spec.get("info", {}).get("version", "")),
             }
         ],
-        results=[_judge(row, records, vendor, server.url, request) for row in rows],
+        results=[_judge_safely(row, records, vendor, server.url, request) for row in rows],
         tool_versions=_tool_versions(),
         requests=len(records),
     )
@@ -254,8 +282,36 @@ def run_gate(request: GateRequest) -> GateOutcome:
         result.evidence = redactor.data(result.evidence)
     exit_code, reasons = decide(results, command_exit, request)
     outcome = GateOutcome(results, report_dir, exit_code, command_exit, reasons)
-    write_reports(outcome, request)
+    try:
+        write_reports(outcome, request)
+    except Exception as exc:  # the results are written whatever broke: a plain-ASCII results.json, exit 3
+        outcome.exit_code = int(ExitCode.INFRASTRUCTURE)
+        outcome.reasons.append(f"writing the reports broke ({type(exc).__name__}: {exc}); results.json is ASCII-only")
+        text = json.dumps(visible(results.as_dict()), indent=2, ensure_ascii=True) + "\n"
+        (report_dir / "results.json").write_text(text, encoding="ascii")
     return outcome
+
+
+def _judge_safely(
+    row: Requirement, records: list[dict[str, Any]], vendor: Vendor, root_url: str, request: GateRequest
+) -> RequirementResult:
+    """``_judge``, or an error result naming what broke (a hostile record must not lose the other verdicts)."""
+    try:
+        return _judge(row, records, vendor, root_url, request)
+    except Exception as exc:
+        return RequirementResult(
+            requirement=row.id,
+            level=row.level,
+            vendor=row.vendor,
+            operation=row.operation,
+            target=f"{vendor.name}-sdk-gate",
+            status="error",
+            rule=row.rule,
+            source={"seed": row.source.seed, "field": row.source.field},
+            message=f"judging the recorded traffic broke: {type(exc).__name__}: {str(exc)[:200]}",
+            evidence={"examined": 0, "violations": [], "exchanges": []},
+            duration_ms=0.0,
+        )
 
 
 def _relevant(row: Requirement, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,12 +7,17 @@ environment variable that holds its token.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.errors import UsageError
@@ -42,6 +47,9 @@ PREFIX = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SECRET_KEYS = frozenset({"token", "api_key", "apikey", "password", "secret", "authorization", "bearer"})
 TOP_LEVEL_KEYS = frozenset({"defaults", "targets", "report_root"})
+SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")  # no CR, LF, NUL or other control but tab
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ def _number(where: _Where, key: str, value: Any, *, integer: bool = False, minim
     kinds = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
         raise where.error(f"expected {kinds}, got {type(value).__name__} {value!r}", key)
+    if not math.isfinite(value):
+        raise where.error(f"expected a finite number, got {value!r}", key)
     if (minimum is None and value <= 0) or (minimum is not None and value < minimum):
         bound = "> 0" if minimum is None else f">= {minimum:g}"
         raise where.error(f"expected {kinds} {bound}, got {value!r}", key)
@@ -121,8 +131,12 @@ def _headers(where: _Where, value: Any) -> dict[str, str]:
             raise where.error(
                 "credential headers do not belong in the file; the token comes from token_env", f"headers.{name}"
             )
+        if not HEADER_NAME.match(str(name)):
+            raise where.error("not a valid HTTP header name (RFC 9110 token)", f"headers.{name}")
         if not isinstance(text, str):
             raise where.error(f"expected a string, got {text!r}", f"headers.{name}")
+        if not HEADER_VALUE.match(text):
+            raise where.error("the value holds CR, LF, NUL or another control character", f"headers.{name}")
         out[str(name)] = text
     return out
 
@@ -229,12 +243,121 @@ def live_target(vendor_name: str, base_url: str, name: str | None = None) -> Tar
     return _target(name or vendor_name, {"vendor": vendor_name, "base_url": base_url}, where)
 
 
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of the configuration table (shipped in the package as ``config.schema.json``)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def _non_finite(data: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], float]]:
+    """Every ``nan`` and ``inf`` in the table (TOML allows them; no field does)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [(path, data)]
+    if isinstance(data, Mapping):
+        return [hit for key, value in data.items() for hit in _non_finite(value, (*path, str(key)))]
+    if isinstance(data, list):
+        return [hit for i, value in enumerate(data) for hit in _non_finite(value, (*path, str(i)))]
+    return []
+
+
+def _locate(path: Path, keys: Sequence[Any]) -> tuple[_Where, str | None]:
+    """Where a JSON path of the table is: the target (or defaults) and the field."""
+    parts = [str(k) for k in keys]
+    if len(parts) >= 2 and parts[0] == "targets":
+        return _Where(path, parts[1]), ".".join(parts[2:]) or None
+    if parts and parts[0] == "defaults":
+        return _Where(path, "defaults"), ".".join(parts[1:]) or None
+    return _Where(path, None), ".".join(parts) or None
+
+
+def _schema_problems(error: jsonschema.ValidationError, fields_known: Sequence[str]) -> list[tuple[str | None, str]]:
+    """(extra key, problem) pairs of one schema error, in words a user of the file understands."""
+    keys = [str(k) for k in error.absolute_path]
+    kind, value = error.validator, error.instance
+    if kind == "additionalProperties" and isinstance(value, Mapping):
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = set(schema.get("properties", {}))
+        out: list[tuple[str | None, str]] = []
+        for extra in sorted(set(value) - allowed):
+            if not keys:
+                out.append((None, f"unknown key {extra!r} (expected: defaults, targets, report_root)"))
+            elif str(extra).lower() in SECRET_KEYS:
+                out.append((extra, "never store a token in the file: set token_env to the NAME of its variable"))
+            elif str(extra).lower() in {"authorization"} or is_secret_header(str(extra).lower()):
+                out.append((extra, "credential headers do not belong in the file; the token comes from token_env"))
+            else:
+                out.append((extra, f"unknown field (known: {', '.join(fields_known)})"))
+        return out
+    if kind in {"propertyNames", "pattern"} and keys and keys[-1] in {"headers", "targets"}:  # a key's name
+        if keys[-1] == "headers":
+            return [(str(value), "not a valid HTTP header name (RFC 9110 token: letters, digits, !#$%&'*+-.^_`|~)")]
+        return [(None, f"target name {value!r}: a target name is letters, digits, '-', '_' or '.' (up to 63)")]
+    if kind in {"required", "minProperties"} and keys in ([], ["targets"]):
+        return [(None, "no targets: add at least one [targets.NAME] table")]
+    if kind == "type":
+        wanted = {
+            "number": "a number",
+            "integer": "an integer",
+            "string": "a string",
+            "boolean": "true or false",
+            "array": "a list",
+            "object": "a table",
+        }.get(str(error.validator_value), str(error.validator_value))
+        return [(None, f"expected {wanted}, got {type(value).__name__} {value!r}")]
+    if kind in {"minimum", "exclusiveMinimum"}:
+        bound = ">=" if kind == "minimum" else ">"
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        noun = "an integer" if schema.get("type") == "integer" else "a number"
+        return [(None, f"expected {noun} {bound} {error.validator_value:g}, got {value!r}")]
+    if kind == "pattern":
+        field_name = keys[-1] if keys else ""
+        if len(keys) >= 2 and keys[-2] == "headers":
+            return [(None, "the value holds CR, LF, NUL or another control character (not a valid HTTP field value)")]
+        if field_name.endswith("token_env"):
+            return [
+                (
+                    None,
+                    "expected the NAME of an environment variable (letters, digits, _), got a value that is "
+                    "not one; never put the token itself in the file",
+                )
+            ]
+        if field_name == "name_prefix":
+            return [(None, "expected 1-8 lowercase letters or digits, starting with a letter")]
+    if kind == "minLength":
+        return [(None, f"expected a non-empty string, got {value!r}")]
+    return [(None, " ".join(error.message.split())[:200])]
+
+
+def schema_errors(data: Mapping[str, Any], path: Path) -> list[str]:
+    """Every way the table breaks ``config.schema.json`` (and every non-finite number), one line each."""
+    lines: list[str] = []
+    for keys, value in _non_finite(data):
+        where, key = _locate(path, keys)
+        lines.append(str(where.error(f"expected a finite number, got {value!r}", key)))
+    bad = {keys for keys, _ in _non_finite(data)}
+    validator = jsonschema.Draft202012Validator(config_schema())
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(k) for k in e.absolute_path]):
+        keys = tuple(str(k) for k in error.absolute_path)
+        if keys in bad:
+            continue
+        item = keys[-1] if len(keys) >= 2 and keys[-2] == "disposable_ids" else None  # the only list field
+        where, key = _locate(path, keys[:-1] if item is not None else keys)
+        for extra, problem in _schema_problems(error, sorted(FIELDS)):
+            if item is not None:
+                problem = f"item {item}: {problem}"
+            field_name = ".".join(k for k in (key, extra) if k) or None
+            lines.append(str(where.error(problem, field_name)))
+    return list(dict.fromkeys(lines))
+
+
 def parse_config(data: Mapping[str, Any], path: Path) -> TargetsConfig:
-    """Validate a parsed configuration table (the file's, or pyproject's ``[tool.conformance]``)."""
+    """Validate a parsed configuration table (the file's, or pyproject's ``[tool.conformance]``): its structure
+    against the shipped JSON Schema first, then each target's values; every problem is reported, one line each."""
+    problems = schema_errors(data, path)
+    if problems:
+        raise UsageError("\n".join(problems))
     top = _Where(path, None)
-    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
-    if unknown:
-        raise top.error(f"unknown key {unknown[0]!r} (expected: defaults, targets, report_root)")
     base = path.parent
     defaults = _fields(_Where(path, "defaults"), data.get("defaults", {}), base)
     targets_table = data.get("targets", {})
@@ -243,12 +366,13 @@ def parse_config(data: Mapping[str, Any], path: Path) -> TargetsConfig:
     targets: dict[str, Target] = {}
     for name, table in targets_table.items():
         where = _Where(path, name)
-        if not TARGET_NAME.match(name):
-            raise where.error("a target name is letters, digits, '-', '_' or '.' (up to 63)")
-        targets[name] = _target(name, {**defaults, **_fields(where, table, base)}, where)
+        try:
+            targets[name] = _target(name, {**defaults, **_fields(where, table, base)}, where)
+        except UsageError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise UsageError("\n".join(problems))
     report_root = data.get("report_root")
-    if report_root is not None and not isinstance(report_root, str):
-        raise top.error(f"report_root: expected a path string, got {report_root!r}")
     return TargetsConfig(path=path, targets=targets, report_root=(base / report_root) if report_root else None)
 
 
@@ -262,6 +386,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _tool_table(data: Mapping[str, Any]) -> Any:
@@ -317,7 +443,7 @@ class Overrides:
         for name in ("timeout", "gone_deadline", "budget", "rate_limit"):
             value = getattr(self, name)
             if value is not None:
-                if value <= 0:
+                if not math.isfinite(value) or value <= 0:
                     raise UsageError(f"--{name.replace('_', '-')}: expected a number > 0, got {value:g}")
                 changes[name] = float(value)
         if self.max_requests is not None:
