@@ -59,6 +59,7 @@ class MockOptions:
     validate: bool = False
     spec_dir: Path | None = None
     record_path: Path | None = None
+    mutant: str | None = None
 
     def __post_init__(self) -> None:
         """Normalise collection fields so that sets and lists are accepted too."""
