@@ -42,6 +42,10 @@ def faults_of(vendor: str) -> dict[str, str]:
 def create_app(vendor: str, options: MockOptions | None = None) -> MockApp:
     """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor or fault, or bad specs."""
     app = _FACTORIES[_known(vendor)](options)
+    if options is not None and options.mutant:
+        from ._mutants import install as install_mutant
+
+        install_mutant(app, vendor, options)
     if options is not None and options.validate:
         from ._validating import install
 
