@@ -452,7 +452,11 @@ def _status_mutants(op: Operation) -> Iterator[Mutant]:
     """Each status of the operation swapped for a neighbour: 2xx for another 2xx, 4xx for another 4xx of it."""
     documented = {int(s) for s in op.spec.get("responses") or {} if str(s).isdigit()}
     for status in op.statuses:
-        where = f"{op.pointer}/responses/{status}" if status in documented else f"vendor.yaml#/inferred_statuses/{op.role}/{status}"
+        where = (
+            f"{op.pointer}/responses/{status}"
+            if status in documented
+            else f"vendor.yaml#/inferred_statuses/{op.role}/{status}"
+        )
         if 200 <= status < 300:
             neighbours = [n for n in _SUCCESS_NEIGHBOURS if n not in op.statuses]
         elif 400 <= status < 500:
@@ -518,10 +522,9 @@ def _auth_mutants(spec: _Spec, op: Operation, profile: Mapping[str, Any]) -> Ite
     if not auth.get("header"):
         return
     security = op.spec.get("security", spec.document.get("security"))
+    pointer = "vendor.yaml#/auth"
     if security:
         pointer = f"{op.pointer}/security" if "security" in op.spec else "/security"
-    else:
-        pointer = "vendor.yaml#/auth"
     header, scheme = str(auth["header"]), str(auth.get("scheme") or "")
     for suffix, description in (
         ("no-credentials-accepted", f"without any {header} header"),
@@ -715,10 +718,7 @@ def _drop(body: Any, path: Path_) -> bool:
     changed = False
     last = path[-1]
     for parent in _parents(body, path):
-        if last == ITEM and isinstance(parent, list):
-            changed = changed or bool(parent)
-            parent.clear()
-        elif last == VALUE and isinstance(parent, dict):
+        if (last == ITEM and isinstance(parent, list)) or (last == VALUE and isinstance(parent, dict)):
             changed = changed or bool(parent)
             parent.clear()
         elif isinstance(parent, dict) and last in parent:
