@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--delete-delay", type=float, default=0.0, help="seconds before a deleted resource disappears")
     serve.add_argument("--seed-id", action="append", default=[], help="a resource present at start (repeatable)")
     serve.add_argument("--list-faults", action="store_true", help="list the faults of the vendor(s) and exit")
+    serve.add_argument("--mutant", default=None, help="apply one spec-derived mutant (see --list-mutants)")
+    serve.add_argument(
+        "--list-mutants", action="store_true", help="list the mutants derived from the vendor(s)' specs and exit"
+    )
 
     selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
     selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
@@ -190,6 +194,16 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
             for name, description in mock.faults_of(vendor).items():
                 print(f"{vendor:<8} {name:<36} {description}")
         return ExitCode.CONFORMANT
+    if args.list_mutants:
+        from conformance.mock._mutants import default_spec_dir, mutants_of
+
+        for vendor in [args.vendor] if args.vendor else mock.VENDORS:
+            if vendor not in mock.VENDORS:
+                raise UsageError(f"unknown vendor {vendor!r} (known: {', '.join(mock.VENDORS)})")
+            for name, mutant in mutants_of(vendor, default_spec_dir(vendor)).items():
+                note = " (equivalent)" if mutant.equivalent else ""
+                print(f"{vendor:<8} {name:<64} {mutant.kind:<18} {mutant.description}{note}")
+        return ExitCode.CONFORMANT
     if not args.vendor:
         raise UsageError("mock needs --vendor (one of: " + ", ".join(mock.VENDORS) + ")")
     if args.vendor not in mock.VENDORS:
@@ -203,6 +217,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
                 faults=frozenset(args.fault),
                 delete_delay=args.delete_delay,
                 seed_ids=tuple(args.seed_id),
+                mutant=args.mutant,
             ),
         )
     except mock.UnknownFault as exc:
