@@ -16,6 +16,7 @@ from conformance.mock import MockOptions, create_app
 from conformance.mock import _mutants as mutants_module
 from conformance.mock._mutants import KINDS, classify_id, default_spec_dir, mutants_of
 from conformance.servers import BackgroundServer
+from tests.helpers import run_cli
 
 with __import__("warnings").catch_warnings():
     __import__("warnings").simplefilter("ignore")
@@ -289,3 +290,14 @@ def test_a_mutant_over_real_http() -> None:
             server.stop()
         assert answer.status_code == 200
         assert answer.json()["deleted"] == expected
+
+
+def test_cli_lists_and_refuses_mutants() -> None:
+    """``conformance mock --list-mutants`` lists the derived names; an unknown ``--mutant`` is a usage error."""
+    listed = run_cli("mock", "--vendor", "baseten", "--list-mutants", timeout=60)
+    assert listed.returncode == 0
+    names = [line.split()[1] for line in listed.stdout.splitlines()]
+    assert names == list(mutants_of("baseten", default_spec_dir("baseten")))
+    refused = run_cli("mock", "--vendor", "baseten", "--mutant", "delete.nope", timeout=60)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().count("\n") == 0 and "unknown mutant" in refused.stderr
