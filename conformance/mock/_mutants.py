@@ -299,13 +299,24 @@ def dotted(path: Path_) -> str:
 # --- derivation -------------------------------------------------------------------------------------------------
 
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PARSED: dict[tuple[str, int], Any] = {}
+
+
+def _yaml(path: Path) -> Any:
+    """Parse a YAML file once per version of it (path and modification time); the result is shared, read-only."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    return _PARSED[key]
+
+
 def _load(spec_dir: Path) -> tuple[dict[str, Any], _Spec]:
     """Read vendor.yaml and the OpenAPI document it names."""
-    profile = yaml.safe_load((spec_dir / "vendor.yaml").read_text(encoding="utf-8"))
+    profile = _yaml(spec_dir / "vendor.yaml")
     if not isinstance(profile, dict) or not isinstance(profile.get("operations"), dict):
         raise ValueError(f"{spec_dir / 'vendor.yaml'} is not a vendor profile")
-    document = yaml.safe_load((spec_dir / str(profile.get("openapi", "openapi.yaml"))).read_text(encoding="utf-8"))
-    return profile, _Spec(document)
+    return profile, _Spec(_yaml(spec_dir / str(profile.get("openapi", "openapi.yaml"))))
 
 
 def operations_of(profile: Mapping[str, Any], spec: _Spec) -> list[Operation]:
