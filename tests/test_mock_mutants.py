@@ -301,3 +301,12 @@ def test_cli_lists_and_refuses_mutants() -> None:
     refused = run_cli("mock", "--vendor", "baseten", "--mutant", "delete.nope", timeout=60)
     assert refused.returncode == 2
     assert refused.stderr.strip().count("\n") == 0 and "unknown mutant" in refused.stderr
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_derived_mutant_installs(vendor: str) -> None:
+    """create_app accepts each derived name and records the mutant it applies."""
+    for name, mutant in mutants_of(vendor, default_spec_dir(vendor)).items():
+        app = create_app(vendor, MockOptions(mutant=name))
+        assert app.state.mutant == mutant
+        assert len(app.middleware) == 1
