@@ -90,6 +90,8 @@ def expected_requirements(mutant: Mutant, rows: Iterable[Mapping[str, Any]]) -> 
         return having("echoes_request")
     if mutant.kind == "request-enum":
         return having("accepts_valid_body")
+    if mutant.kind == "read-only":
+        return having("read_only_ignored")
     if mutant.kind == "request-validation":
         return having("rejects_invalid_body")
     if mutant.kind == "unusual-id":

@@ -310,3 +310,15 @@ def test_every_derived_mutant_installs(vendor: str) -> None:
         app = create_app(vendor, MockOptions(mutant=name))
         assert app.state.mutant == mutant
         assert len(app.middleware) == 1
+
+
+def test_read_only_mutants_keep_what_the_client_sent() -> None:
+    """A read-only member sent by the client comes back as sent; the faithful app fills its own."""
+    sent = {**BODY, "metadata": {**BODY["metadata"], "createdBy": "mallory"}}
+    assert client("blaxel", None).post("/v0/models", json=sent, headers=BEARER).json()["metadata"]["createdBy"] != (
+        "mallory"
+    )
+    kept = client("blaxel", "create.read-only.metadata.createdBy.kept").post("/v0/models", json=sent, headers=BEARER)
+    assert kept.json()["metadata"]["createdBy"] == "mallory"
+    names = [n for n in mutants_of("blaxel", default_spec_dir("blaxel")) if ".read-only." in n]
+    assert "create.read-only.status.kept" in names and not any("events[]" in n for n in names)

@@ -44,6 +44,7 @@ KINDS: tuple[str, ...] = (
     "default",
     "request-enum",
     "request-validation",
+    "read-only",
     "unusual-id",
 )
 ITEM = "[]"  # a path step into every item of an array
@@ -603,8 +604,17 @@ def _request_mutants(spec: _Spec, op: Operation) -> Iterator[Mutant]:
     root_pointer = f"{op.pointer}/requestBody/content/application~1json/schema"
     read_only: list[Path_] = []
     for member in spec.walk(schema, root_pointer):
-        if member.schema.get("readOnly") or any(member.path[: len(r)] == r for r in read_only):
+        if any(member.path[: len(r)] == r for r in read_only):
+            continue
+        if member.schema.get("readOnly"):
             read_only.append(member.path)
+            if not {ITEM, VALUE} & set(member.path):
+                name = dotted(member.path)
+                yield Mutant(
+                    f"{op.role}.read-only.{name}.kept", op.role, "read-only", f"{member.pointer}/readOnly",
+                    f"{op.role} answers the read-only {name} the client sent instead of its own",
+                    "keep-read-only", member.path,
+                )  # fmt: skip
             continue
         name, where = dotted(member.path), member.pointer
         types = _types(member.schema)
@@ -950,6 +960,9 @@ class MutantMiddleware:
             changed = _drop(body, m.path)
         elif action == "echo-alter" and _has(request, m.path):
             changed = _set(body, m.path, lambda old: alter(old, m.value), create=False)
+        elif action == "keep-read-only" and _has(request, m.path):
+            sent = _values(request, m.path)[0]
+            changed = _set(body, m.path, lambda _old: sent)
         elif action in ("default-drop", "default-set") and not _has(request, m.path):
             if action == "default-drop":
                 changed = _drop(body, m.path)
