@@ -61,7 +61,13 @@ def expected_requirements(mutant: Mutant, rows: Iterable[Mapping[str, Any]]) -> 
 
     field_name = ".".join(mutant.path).replace(".[]", "[]")
     if mutant.kind == "response-member":
-        return having("response_field", field=field_name) or having("response_schema")
+        aspects = {"dropped": ("required",), "outside-enum": ("enum",)}.get(mutant.name.rsplit(".", 1)[-1])
+        found = [
+            rid
+            for aspect in aspects or ("type", "enum")
+            for rid in having("response_field", field=field_name, aspect=aspect)
+        ]
+        return found or having("response_schema")
     if mutant.kind == "media-type":
         return having("content_type_json")
     if mutant.kind == "status":
@@ -128,6 +134,11 @@ def run_one(vendor: str, mutant: Mutant | None, out: Path, budget: float, seed: 
     finally:
         server.stop()
     seconds = time.monotonic() - started
+    return judge(vendor, mutant, report, code, seconds)
+
+
+def judge(vendor: str, mutant: Mutant | None, report: Path, code: int, seconds: float = 0.0) -> Outcome:
+    """Read a run's results.json: the failed rows of the mutant's operation, and whether they kill it."""
     must: list[str] = []
     should: list[str] = []
     operation = mutant.operation if mutant else ""
@@ -140,10 +151,11 @@ def run_one(vendor: str, mutant: Mutant | None, out: Path, budget: float, seed: 
             continue
         if mutant is None or row.get("operation") == operation:
             (must if row.get("level") == "MUST" else should).append(str(row["requirement"]))
-    rows = yaml.safe_load((spec_dir / "requirements.yaml").read_text(encoding="utf-8"))["requirements"]
+    catalog = default_spec_dir(vendor) / "requirements.yaml"
+    rows = yaml.safe_load(catalog.read_text(encoding="utf-8"))["requirements"]
     return Outcome(
         vendor=vendor,
-        mutant=name,
+        mutant=mutant.name if mutant else "faithful",
         kind=mutant.kind if mutant else "faithful",
         operation=operation,
         exit_code=code,
@@ -155,6 +167,20 @@ def run_one(vendor: str, mutant: Mutant | None, out: Path, budget: float, seed: 
     )
 
 
+def summarize_reports(vendors: list[str], out: Path) -> list[Outcome]:
+    """Outcomes rebuilt from the report folders of an earlier (perhaps interrupted) measurement."""
+    rows: list[Outcome] = []
+    for vendor in vendors:
+        for mutant in mutants_of(vendor, default_spec_dir(vendor)).values():
+            report = out / vendor / mutant.name
+            if (report / "results.json").is_file():
+                outcome = judge(vendor, mutant, report, 1)
+                outcome.exit_code = 1 if outcome.must_failed else 0
+                outcome.killed = bool(outcome.must_failed)
+                rows.append(outcome)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the table and the survivors; exit 1 when the faithful mock itself fails a run."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.mutation_score", description=__doc__)
@@ -164,8 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="time budget of each run, in seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/mutants"))
+    parser.add_argument(
+        "--summarize", action="store_true", help="print the table from the report folders in --out, run nothing"
+    )
     args = parser.parse_args(argv)
     vendors = args.vendor or list(mock.VENDORS)
+    if args.summarize:
+        print_summary(summarize_reports(vendors, args.out))
+        return 0
     all_rows: list[Outcome] = []
     for vendor in vendors:
         found = mutants_of(vendor, default_spec_dir(vendor))
@@ -176,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             and (not args.mutant or m.name in args.mutant)
             and (not args.kind or m.kind in args.kind)
         ]
+        (args.out / vendor).mkdir(parents=True, exist_ok=True)
         faithful = run_one(vendor, None, args.out, args.budget, args.seed)
         print(f"{vendor}: faithful exit {faithful.exit_code} ({faithful.seconds}s); {len(chosen)} mutants", flush=True)
         if faithful.exit_code != 0:
@@ -184,15 +217,14 @@ def main(argv: list[str] | None = None) -> int:
         for mutant in chosen:
             outcome = run_one(vendor, mutant, args.out, args.budget, args.seed)
             all_rows.append(outcome)
+            rows = [asdict(r) for r in all_rows if r.vendor == vendor]
+            (args.out / vendor / "mutation-score.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
             verdict = "KILLED" if outcome.killed else ("should" if outcome.should_failed else "SURVIVED")
             print(
                 f"{vendor:<8} {mutant.name:<64} {verdict:<8} exit {outcome.exit_code} "
                 f"{','.join(outcome.must_failed or outcome.should_failed)[:90]}",
                 flush=True,
             )
-        (args.out / vendor).mkdir(parents=True, exist_ok=True)
-        rows = [asdict(r) for r in all_rows if r.vendor == vendor]
-        (args.out / vendor / "mutation-score.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print_summary(all_rows)
     return 0
 
