@@ -322,3 +322,16 @@ def test_read_only_mutants_keep_what_the_client_sent() -> None:
     assert kept.json()["metadata"]["createdBy"] == "mallory"
     names = [n for n in mutants_of("blaxel", default_spec_dir("blaxel")) if ".read-only." in n]
     assert "create.read-only.status.kept" in names and not any("events[]" in n for n in names)
+
+
+def test_the_live_route_kills_a_mutant_and_passes_the_faithful_mock(tmp_path: Path) -> None:
+    """benchmarks.mutation_score judges through ``conformance run --base-url``: wrong type killed, faithful clean."""
+    from benchmarks.mutation_score import run_one
+
+    mutant = mutants_of("baseten", default_spec_dir("baseten"))["delete.response.deleted.wrong-type"]
+    faithful = run_one("baseten", None, tmp_path, budget=30, seed=1)
+    assert faithful.exit_code == 0 and not faithful.must_failed
+    killed = run_one("baseten", mutant, tmp_path, budget=30, seed=1)
+    assert killed.killed and killed.exit_code == 1
+    assert "BTN-DELETE-DELETED-TYPE" in killed.must_failed
+    assert killed.expected == ["BTN-DELETE-DELETED-TYPE"]
