@@ -105,8 +105,14 @@ def expected_requirements(mutant: Mutant, rows: Iterable[Mapping[str, Any]]) -> 
     return []
 
 
-def run_one(vendor: str, mutant: Mutant | None, out: Path, budget: float, seed: int) -> Outcome:
-    """Serve vendor's mock with mutant (None: faithful) and judge it with the CLI's live route."""
+def run_one(
+    vendor: str, mutant: Mutant | None, out: Path, budget: float, seed: int, only_operation: bool = True
+) -> Outcome:
+    """Serve vendor's mock with mutant (None: faithful) and judge it with the CLI's live route.
+
+    With ``only_operation`` the run judges only the requirements of the mutant's operation (the only rows that can
+    kill it), which halves the time of a vendor with two operations.
+    """
     name = mutant.name if mutant else "faithful"
     spec_dir = default_spec_dir(vendor)
     profile = yaml.safe_load((spec_dir / "vendor.yaml").read_text(encoding="utf-8"))
@@ -124,6 +130,11 @@ def run_one(vendor: str, mutant: Mutant | None, out: Path, budget: float, seed: 
     ]  # fmt: skip
     for key in ids:
         command += ["--disposable-id", key]
+    if mutant is not None and only_operation:
+        catalog = yaml.safe_load((spec_dir / "requirements.yaml").read_text(encoding="utf-8"))["requirements"]
+        for row in catalog:
+            if row.get("operation") == mutant.operation:
+                command += ["--requirement", str(row["id"])]
     env = {**os.environ, "CF_MUTANT_TOKEN": TOKEN, "CF_MUTANT_RESTRICTED": RESTRICTED}
     started = time.monotonic()
     try:
@@ -167,6 +178,14 @@ def judge(vendor: str, mutant: Mutant | None, report: Path, code: int, seconds: 
     )
 
 
+def judge_existing(vendor: str, mutant: Mutant, report: Path) -> Outcome:
+    """The outcome of a finished run from its report folder (the exit code inferred from its MUST rows)."""
+    outcome = judge(vendor, mutant, report, 1)
+    outcome.exit_code = 1 if outcome.must_failed else 0
+    outcome.killed = bool(outcome.must_failed)
+    return outcome
+
+
 def summarize_reports(vendors: list[str], out: Path) -> list[Outcome]:
     """Outcomes rebuilt from the report folders of an earlier (perhaps interrupted) measurement."""
     rows: list[Outcome] = []
@@ -174,10 +193,7 @@ def summarize_reports(vendors: list[str], out: Path) -> list[Outcome]:
         for mutant in mutants_of(vendor, default_spec_dir(vendor)).values():
             report = out / vendor / mutant.name
             if (report / "results.json").is_file():
-                outcome = judge(vendor, mutant, report, 1)
-                outcome.exit_code = 1 if outcome.must_failed else 0
-                outcome.killed = bool(outcome.must_failed)
-                rows.append(outcome)
+                rows.append(judge_existing(vendor, mutant, report))
     return rows
 
 
@@ -190,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="time budget of each run, in seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/mutants"))
+    parser.add_argument("--resume", action="store_true", help="skip mutants whose report folder in --out is complete")
+    parser.add_argument(
+        "--all-requirements", action="store_true", help="judge every requirement, not only the mutant's operation's"
+    )
     parser.add_argument(
         "--summarize", action="store_true", help="print the table from the report folders in --out, run nothing"
     )
@@ -215,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{vendor}: the faithful mock fails: {faithful.must_failed + faithful.should_failed}", flush=True)
             return 1
         for mutant in chosen:
-            outcome = run_one(vendor, mutant, args.out, args.budget, args.seed)
+            report = args.out / vendor / mutant.name
+            if args.resume and (report / "results.json").is_file():
+                outcome = judge_existing(vendor, mutant, report)
+            else:
+                outcome = run_one(vendor, mutant, args.out, args.budget, args.seed, not args.all_requirements)
             all_rows.append(outcome)
             rows = [asdict(r) for r in all_rows if r.vendor == vendor]
             (args.out / vendor / "mutation-score.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
