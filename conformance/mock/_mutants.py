@@ -830,6 +830,7 @@ class MutantMiddleware:
         if self.action == "unusual-id":
             segment = raw[len(self.prefix) :] if raw.startswith(self.prefix) and len(raw) > len(self.prefix) else None
             if segment is not None and self.mutant.value in classify_id(segment):
+                self._hit()
                 await self._send(send, *self._error(500, "internal server error"))
                 return
             await self.app(scope, receive, send)
@@ -841,24 +842,36 @@ class MutantMiddleware:
         key = matched.groupdict().get(self.op.id_param or "", "")
         body = await _read(receive)
         request = _parse(body)
-        scope = self._request_auth(scope)
+        rewritten = self._request_auth(scope)
+        if rewritten is not scope:
+            self._hit()
         rejected = self._request_body(request)
         if rejected is not None:
+            self._hit()
             await self._send(send, *rejected)
             return
-        if self.action.startswith("accept-") and isinstance(request, dict | list):
+        if self.action.startswith("accept-") and isinstance(request, dict | list) and request != _parse(body):
+            self._hit()
             body = json.dumps(request).encode()
         pre = self.store.get(key) if self.action in ("keep", "delete-other") else None
         others = [k for k in self.store.ids() if k != key] if self.action == "delete-other" else []
-        if self.action == "phantom" and key and self.store.get(key) is None:
+        phantom = self.action == "phantom" and bool(key) and self.store.get(key) is None
+        if phantom:
             await self._seed(key)
-        answer = await _call(self.app, scope, body)
-        if 200 <= answer.status < 300 and pre is not None:
-            self.store.put(key, pre)
+        answer = await _call(self.app, rewritten, body)
+        if 200 <= answer.status < 300 and (pre is not None or phantom):
+            self._hit()
+            if pre is not None:
+                self.store.put(key, pre)
             if others:
                 self.store.delete(others[0], 0.0)
-        self._response(answer, request, key)
+        if self._response(answer, request, key):
+            self._hit()
         await self._send(send, answer.status, answer.headers, answer.body)
+
+    def _hit(self) -> None:
+        """Count one exchange the mutant changed (``app.state.mutant_hits``)."""
+        self.mock.state.mutant_hits += 1
 
     def _request_auth(self, scope: Scope) -> Scope:
         """Rewrite the credentials so that the mutant's bypass lets the request through."""
@@ -918,37 +931,40 @@ class MutantMiddleware:
             _set(request, path, valid, create=False)
         return None
 
-    def _response(self, answer: _Answer, request: Any, key: str) -> None:
-        """Mutate the answer (status, body members, media type) as the mutant says."""
+    def _response(self, answer: _Answer, request: Any, key: str) -> bool:
+        """Mutate the answer (status, body members, media type) as the mutant says; whether anything changed."""
         m, action = self.mutant, self.action
-        if action == "status" and answer.status == m.status:
+        if action == "status":
+            if answer.status != m.status:
+                return False
             answer.status = m.to_status
             if m.to_status == 204:
                 answer.replace(b"")
-            return
+            return True
         if action.startswith("error"):
-            if answer.status >= 400:
-                if action == "error-body":
-                    media = b"application/json" if m.value.startswith((b"{", b"[", b'"')) else b"text/html"
-                    answer.replace(bytes(m.value), media)
-                else:
-                    self._edit_json(answer, request, key)
-            return
+            if answer.status < 400:
+                return False
+            if action == "error-body":
+                media = b"application/json" if m.value.startswith((b"{", b"[", b'"')) else b"text/html"
+                answer.replace(bytes(m.value), media)
+                return True
+            return self._edit_json(answer, request, key)
         if not 200 <= answer.status < 300:
-            return
+            return False
         if action == "response-media":
             answer.replace(answer.body, str(m.value).encode())
         elif action == "response-body":
             answer.replace(bytes(m.value), b"text/plain")
         else:
-            self._edit_json(answer, request, key)
+            return self._edit_json(answer, request, key)
+        return True
 
-    def _edit_json(self, answer: _Answer, request: Any, key: str) -> None:
-        """Apply a member mutation to a JSON answer."""
+    def _edit_json(self, answer: _Answer, request: Any, key: str) -> bool:
+        """Apply a member mutation to a JSON answer; whether it changed."""
         m, action = self.mutant, self.action
         body = _parse(answer.body)
         if body is _NOT_JSON:
-            return
+            return False
         changed = False
         if action in ("response-drop", "error-drop"):
             changed = _drop(body, m.path)
@@ -970,6 +986,7 @@ class MutantMiddleware:
                 changed = _set(body, m.path, lambda _old: m.value, create=False)
         if changed:
             answer.replace(json.dumps(body, separators=(",", ":")).encode())
+        return changed
 
     async def _seed(self, key: str) -> None:
         """Create key through the mock's own admin route."""
@@ -1055,4 +1072,5 @@ def install(app: MockApp, vendor: str, options: MockOptions) -> Mutant:
         MutantMiddleware, mutant=mutant, operation=operation, mock=app, auth=profile.get("auth") or {}, options=options
     )
     app.state.mutant = mutant
+    app.state.mutant_hits = 0
     return mutant
