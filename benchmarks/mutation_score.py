@@ -10,6 +10,7 @@ should have caught them; ``DIR/mutation-score.json`` keeps every row.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -46,6 +47,7 @@ class Outcome:
     should_failed: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    hits: int | None = None  # exchanges the mutant changed (0: the suite never sent what triggers it)
 
 
 def expected_requirements(mutant: Mutant, rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -119,7 +121,8 @@ def run_one(
     creates = "create" in (profile.get("operations") or {})
     ids = () if creates else tuple(f"cf-disposable-{i}" for i in range(DISPOSABLE))
     options = mock.MockOptions(token=TOKEN, restricted_token=RESTRICTED, seed_ids=ids, mutant=name if mutant else None)
-    server = BackgroundServer(mock.create_app(vendor, options)).start()
+    app = mock.create_app(vendor, options)
+    server = BackgroundServer(app).start()
     report = out / vendor / name
     command = [
         sys.executable, "-m", "conformance", "run", "--vendor", vendor,
@@ -145,7 +148,10 @@ def run_one(
     finally:
         server.stop()
     seconds = time.monotonic() - started
-    return judge(vendor, mutant, report, code, seconds)
+    outcome = judge(vendor, mutant, report, code, seconds)
+    outcome.hits = getattr(app.state, "mutant_hits", None)
+    (report / "mutant-hits.json").write_text(json.dumps({"hits": outcome.hits}), encoding="utf-8")
+    return outcome
 
 
 def judge(vendor: str, mutant: Mutant | None, report: Path, code: int, seconds: float = 0.0) -> Outcome:
@@ -183,6 +189,8 @@ def judge_existing(vendor: str, mutant: Mutant, report: Path) -> Outcome:
     outcome = judge(vendor, mutant, report, 1)
     outcome.exit_code = 1 if outcome.must_failed else 0
     outcome.killed = bool(outcome.must_failed)
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        outcome.hits = json.loads((report / "mutant-hits.json").read_text(encoding="utf-8"))["hits"]
     return outcome
 
 
@@ -273,6 +281,8 @@ def print_summary(rows: list[Outcome]) -> None:
         print(f"  {kind}:")
         for r in survivors:
             seen = f" [SHOULD failed: {','.join(r.should_failed)}]" if r.should_failed else ""
+            if r.hits == 0:
+                seen += " [NOT EXERCISED: the run never sent what triggers it]"
             expected = ",".join(r.expected) or "(no requirement)"
             print(f"    {r.vendor:<8} {r.mutant:<64} should fail: {expected}{seen}")
 

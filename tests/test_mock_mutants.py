@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from conformance.mock import MockOptions, create_app
+from conformance.mock import MockApp, MockOptions, create_app
 from conformance.mock import _mutants as mutants_module
 from conformance.mock._mutants import KINDS, classify_id, default_spec_dir, mutants_of
 from conformance.servers import BackgroundServer
@@ -37,6 +37,13 @@ def client(vendor: str, mutant: str | None, *seed: str, **options: Any) -> TestC
     """A TestClient of vendor's mock with mutant (None: faithful) and seeded ids."""
     opts = MockOptions(token=TOKEN, restricted_token=RESTRICTED, seed_ids=seed, mutant=mutant, **options)
     return TestClient(create_app(vendor, opts))
+
+
+def hits(test_client: TestClient) -> int:
+    """How many exchanges the client's mutant changed."""
+    app = test_client.app
+    assert isinstance(app, MockApp)
+    return int(app.state.mutant_hits)
 
 
 def copy_specs(vendor: str, tmp_path: Path) -> Path:
@@ -206,7 +213,9 @@ def test_error_shape_mutants() -> None:
 def test_auth_mutants_let_the_request_through(mutant: str, headers: dict[str, str]) -> None:
     """Each bypass turns the faithful 401/403 into a 200, and only for its own kind of credentials."""
     assert client("baseten", None, "m1").delete("/v1/models/m1", headers=headers).status_code in (401, 403)
-    assert client("baseten", mutant, "m1").delete("/v1/models/m1", headers=headers).status_code == 200
+    bypassed = client("baseten", mutant, "m1")
+    assert bypassed.delete("/v1/models/m1", headers=headers).status_code == 200
+    assert hits(bypassed) == 1
     if mutant != "delete.auth.no-credentials-accepted":
         other = client("baseten", mutant, "m1")
         assert other.delete("/v1/models/m1", headers={}).status_code == 401
@@ -235,11 +244,14 @@ def test_create_echo_and_default_mutants() -> None:
     assert "labels" not in dropped.json()["metadata"]
     altered = client("blaxel", "create.echo.spec.flavors[].type.altered").post("/v0/models", json=BODY, headers=BEARER)
     assert altered.json()["spec"]["flavors"] == [{"name": "t4", "type": "gpu"}]
-    absent = client("blaxel", "create.default.spec.enabled.absent").post("/v0/models", json=BODY, headers=BEARER)
+    absent_client = client("blaxel", "create.default.spec.enabled.absent")
+    absent = absent_client.post("/v0/models", json=BODY, headers=BEARER)
     assert "enabled" not in absent.json()["spec"]
     sent = {**BODY, "spec": {**BODY["spec"], "enabled": True}}
-    kept = client("blaxel", "create.default.spec.enabled.other").post("/v0/models", json=sent, headers=BEARER)
+    other_client = client("blaxel", "create.default.spec.enabled.other")
+    kept = other_client.post("/v0/models", json=sent, headers=BEARER)
     assert kept.json()["spec"]["enabled"] is True, "the default mutant only acts when the member is omitted"
+    assert hits(absent_client) == 1 and hits(other_client) == 0
 
 
 def test_request_enum_and_validation_mutants() -> None:
@@ -276,6 +288,7 @@ def test_unusual_id_mutants_answer_500_only_for_their_class(cls: str, raw: str) 
     mutated = client("oxen", f"delete.unusual-id.{cls}")
     assert mutated.delete(f"/api/ai/models/{raw}", headers=BEARER).status_code == 500
     assert mutated.delete("/api/ai/models/plain-id", headers=BEARER).status_code == 404
+    assert hits(mutated) == 1, "only the exchange the mutant changed is counted"
     assert client("oxen", None).delete(f"/api/ai/models/{raw}", headers=BEARER).status_code != 500
 
 
@@ -335,3 +348,4 @@ def test_the_live_route_kills_a_mutant_and_passes_the_faithful_mock(tmp_path: Pa
     assert killed.killed and killed.exit_code == 1
     assert "BTN-DELETE-DELETED-TYPE" in killed.must_failed
     assert killed.expected == ["BTN-DELETE-DELETED-TYPE"]
+    assert killed.hits is not None and killed.hits > 0
