@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/mutants"))
     parser.add_argument("--resume", action="store_true", help="skip mutants whose report folder in --out is complete")
+    parser.add_argument("--reverse", action="store_true", help="run the mutants in reverse order (a second worker)")
     parser.add_argument(
         "--all-requirements", action="store_true", help="judge every requirement, not only the mutant's operation's"
     )
@@ -237,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             and (not args.kind or m.kind in args.kind)
         ]
         (args.out / vendor).mkdir(parents=True, exist_ok=True)
+        if args.reverse:
+            chosen.reverse()
         faithful = run_one(vendor, None, args.out, args.budget, args.seed)
         print(f"{vendor}: faithful exit {faithful.exit_code} ({faithful.seconds}s); {len(chosen)} mutants", flush=True)
         if faithful.exit_code != 0:
