@@ -184,6 +184,15 @@ def judge(vendor: str, mutant: Mutant | None, report: Path, code: int, seconds: 
     )
 
 
+def complete(report: Path) -> bool:
+    """Whether report holds the results of a run that finished (not one interrupted by a signal)."""
+    try:
+        notes = json.loads((report / "results.json").read_text(encoding="utf-8")).get("notes", [])
+    except (OSError, ValueError):
+        return False
+    return not any(str(note).startswith("run interrupted") for note in notes)
+
+
 def judge_existing(vendor: str, mutant: Mutant, report: Path) -> Outcome:
     """The outcome of a finished run from its report folder (the exit code inferred from its MUST rows)."""
     outcome = judge(vendor, mutant, report, 1)
@@ -200,7 +209,7 @@ def summarize_reports(vendors: list[str], out: Path) -> list[Outcome]:
     for vendor in vendors:
         for mutant in mutants_of(vendor, default_spec_dir(vendor)).values():
             report = out / vendor / mutant.name
-            if (report / "results.json").is_file():
+            if complete(report):
                 rows.append(judge_existing(vendor, mutant, report))
     return rows
 
@@ -250,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         for mutant in chosen:
             report = args.out / vendor / mutant.name
-            if args.resume and (report / "results.json").is_file():
+            if args.resume and complete(report):
                 outcome = judge_existing(vendor, mutant, report)
             else:
                 outcome = run_one(vendor, mutant, args.out, args.budget, args.seed, not args.all_requirements)
