@@ -101,7 +101,8 @@ def expected_requirements(mutant: Mutant, rows: Iterable[Mapping[str, Any]]) -> 
     if mutant.kind == "read-only":
         return having("read_only_ignored")
     if mutant.kind == "request-validation":
-        return having("rejects_invalid_body")
+        violation = {"accept-missing": "missing_required", "accept-wrong-type": "wrong_type"}.get(mutant.action, "enum")
+        return having("rejects_invalid_body", violation=violation) or having("rejects_invalid_body")
     if mutant.kind == "unusual-id":
         return having("fuzz", schemathesis="not_a_server_error")
     return []
