@@ -190,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="bytes of stored resources the mock keeps at most (default %(default)s, 64 MiB)",
     )
     serve.add_argument("--list-faults", action="store_true", help="list the faults of the vendor(s) and exit")
+    serve.add_argument("--mutant", default=None, help="apply one spec-derived mutant (see --list-mutants)")
+    serve.add_argument(
+        "--list-mutants", action="store_true", help="list the mutants derived from the vendor(s)' specs and exit"
+    )
     serve.add_argument("--list-quirks", action="store_true", help="list the quirks of the vendor(s) and exit")
 
     selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
@@ -345,6 +349,16 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
             for name, description in listing(vendor).items():
                 print(f"{vendor:<8} {name:<36} {description}")
         return ExitCode.CONFORMANT
+    if args.list_mutants:
+        from conformance.mock._mutants import default_spec_dir, mutants_of
+
+        for vendor in [args.vendor] if args.vendor else mock.vendors():
+            if vendor not in mock.vendors():
+                raise UsageError(f"unknown vendor {vendor!r} (known: {', '.join(mock.vendors())})")
+            for name, mutant in mutants_of(vendor, default_spec_dir(vendor)).items():
+                note = " (equivalent)" if mutant.equivalent else ""
+                print(f"{vendor:<8} {name:<64} {mutant.kind:<18} {mutant.description}{note}")
+        return ExitCode.CONFORMANT
     if not args.vendor:
         raise UsageError("mock needs --vendor (one of: " + ", ".join(mock.vendors()) + ")")
     if args.vendor not in mock.vendors():
@@ -361,6 +375,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
                 quirks=frozenset(args.quirk),
                 delete_delay=args.delete_delay,
                 seed_ids=tuple(args.seed_id),
+                mutant=args.mutant,
                 max_resources=args.max_resources,
                 max_store_bytes=args.max_store_bytes,
             ),

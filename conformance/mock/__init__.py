@@ -112,6 +112,10 @@ def create_app(vendor: str, options: MockOptions | None = None) -> MockApp:
     """Build the reference app of vendor; ValueError (UnknownFault) on an unknown vendor, fault, quirk or bad specs."""
     factory: Callable[[MockOptions | None], MockApp] = _module(vendor).create_app
     app = factory(options)
+    if options is not None and options.mutant:
+        from ._mutants import install as install_mutant
+
+        install_mutant(app, vendor, options)
     if options is not None and options.validate:
         from ._validating import install
 

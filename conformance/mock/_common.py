@@ -84,6 +84,7 @@ class MockOptions:
     record_path: Path | None = None
     max_resources: int = DEFAULT_MAX_RESOURCES
     max_store_bytes: int = DEFAULT_MAX_STORE_BYTES
+    mutant: str | None = None
 
     def __post_init__(self) -> None:
         """Normalise collection fields so that sets and lists are accepted too."""
