@@ -12,21 +12,18 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.catalog.loader import load_vendor
-from conformance.catalog.model import Requirement
-from conformance.catalog.profiles import get_profile
-from conformance.checks import run_check
-from conformance.redact import Redactor
-from conformance.reports.allure import write_allure_extras
-from conformance.reports.summary import summary_markdown
-from conformance.results import RequirementResult, RunResults, tool_versions
-from conformance.target.context import TargetContext
-from conformance.target.model import Target, check_base_url
-from conformance.verdicts import Evidence, Verdict
+# Only pytest and the standard library at module level: this module is a ``pytest11`` entry point, so every pytest
+# session of the environment imports it. The suite's own modules (catalog, checks, schemathesis, httpx, ...) load
+# in the hooks, and only when conformance options are in use (tests/run/test_eco_plugin_import.py).
+if TYPE_CHECKING:
+    from conformance.catalog.model import Requirement
+    from conformance.target.context import TargetContext
+    from conformance.target.model import Target
+    from conformance.verdicts import Evidence
 
 LAST_CHECKS = ("status_documented",)
 
@@ -63,6 +60,11 @@ class RunConfig:
 
 def _config_from_options(config: pytest.Config) -> RunConfig | None:
     path = config.getoption("--conformance-config")
+    if not path and not config.getoption("--conformance-vendor"):
+        return None
+    from conformance.catalog.loader import load_vendor
+    from conformance.target.model import Target, check_base_url
+
     if path:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return RunConfig(
@@ -112,6 +114,9 @@ class Case:
 
     def judge(self) -> None:
         """Run the requirement's check, record the result, and end the test accordingly."""
+        from conformance.checks import run_check
+        from conformance.verdicts import Evidence, Verdict
+
         ctx = self.session.context(self.target)
         started = time.perf_counter()
         status, message, evidence = "passed", "", Evidence()
@@ -168,6 +173,10 @@ class ConformanceSession:
     """The suite's state for one pytest session: contexts per target and collected results."""
 
     def __init__(self, run: RunConfig) -> None:
+        from conformance.catalog.loader import load_vendor
+        from conformance.redact import Redactor
+        from conformance.results import RunResults
+
         self.run = run
         self.redactor = Redactor()
         self._contexts: dict[str, TargetContext] = {}
@@ -185,6 +194,8 @@ class ConformanceSession:
 
     def cases(self) -> list[Case]:
         """Every (target, requirement) pair, status checks last so they see every exchange."""
+        from conformance.catalog.loader import load_vendor
+
         selected = set(self.run.requirements or [])
         out: list[Case] = []
         for target in self.run.targets:
@@ -195,6 +206,10 @@ class ConformanceSession:
 
     def context(self, target: Target) -> TargetContext:
         """The context of ``target``, created on first use."""
+        from conformance.catalog.loader import load_vendor
+        from conformance.catalog.profiles import get_profile
+        from conformance.target.context import TargetContext
+
         if target.name not in self._contexts:
             ledger = self.run.report_dir / f"ledger-{target.name}.jsonl" if self.run.report_dir else None
             self._contexts[target.name] = TargetContext(
@@ -210,6 +225,8 @@ class ConformanceSession:
 
     def record(self, case: Case, status: str, message: str, evidence: Evidence, duration: float) -> None:
         """Keep the verdict on one case."""
+        from conformance.results import RequirementResult
+
         requirement = case.requirement
         self.results.results.append(
             RequirementResult(
@@ -229,6 +246,8 @@ class ConformanceSession:
 
     def finish(self) -> None:
         """Clean up every target, then write results.json and summary.md."""
+        from conformance.reports.summary import summary_markdown
+
         for name, ctx in self._contexts.items():
             for leak in ctx.cleanup():
                 reason = ctx.leak_reasons.get(leak) or "cleanup did not confirm deletion"
@@ -246,6 +265,8 @@ class ConformanceSession:
 
 
 def _tool_versions() -> dict[str, str]:
+    from conformance.results import tool_versions
+
     return tool_versions("schemathesis", "hypothesis", "pytest", "jsonschema", "httpx")
 
 
@@ -293,6 +314,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.finish()
         allure_dir = session.config.getoption("allure_report_dir", None)
         if allure_dir:
+            from conformance.reports.allure import write_allure_extras
+
             write_allure_extras(Path(allure_dir), state.results, state.redactor.text)
 
 
