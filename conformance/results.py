@@ -74,6 +74,7 @@ class RunResults:
             "must_failed": len(self.failed("MUST")),
             "should_failed": len(self.failed("SHOULD")),
             "errors": self.counts().get("error", 0),
+            "not_judged": sum(r.status == "error" and r.message.startswith("not judged") for r in self.results),
             "leaks": len(self.leaks),
         }
         return data

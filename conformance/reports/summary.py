@@ -115,7 +115,14 @@ def summary_markdown(results: RunResults, regressions: list[str] | None = None, 
     if gate is not None:
         lines = gate_markdown(gate, [results], f"Conformance run {results.run_id}")
     else:
-        verdict = "FAIL" if must_failed or results.leaks else "PASS"
+        not_judged = sum(r.status == "error" and r.message.startswith("not judged") for r in results.results)
+        verdict = (
+            "FAIL"
+            if must_failed or results.leaks
+            else f"INCOMPLETE ({not_judged} not judged)"
+            if not_judged
+            else "PASS"
+        )
         lines = [f"# Conformance run {results.run_id}: {verdict}", ""]
     if regressions:
         lines += ["## Regressions", ""] + [f"- {r}" for r in regressions] + [""]

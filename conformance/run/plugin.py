@@ -271,6 +271,8 @@ def _tool_versions() -> dict[str, str]:
 
 
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()
+_SELECTED_KEY = pytest.StashKey[list[Case]]()
+_NOT_JUDGED_KEY = pytest.StashKey[tuple[int, int, str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -278,6 +280,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(id): the catalog requirement a conformance test checks")
     run = _config_from_options(config)
     if run is not None:
+        from conformance.run.xdist import refuse_xdist
+
+        refuse_xdist(config)
         config.stash[_SESSION_KEY] = ConformanceSession(run)
 
 
@@ -307,16 +312,40 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.user_properties.append(("target", case.target.name))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember the selected rows: those not judged when the session ends are recorded as errors."""
+    if session.config.stash.get(_SESSION_KEY, None) is not None:
+        from conformance.run.unjudged import selected_cases
+
+        session.config.stash[_SELECTED_KEY] = selected_cases(session.items)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Clean up and write the reports."""
+    """Record the rows not judged (-x, --maxfail, Ctrl-C), clean up and write the reports."""
     state = session.config.stash.get(_SESSION_KEY, None)
     if state is not None:
+        from conformance.run.unjudged import record_not_judged, stop_reason
+
+        selected = session.config.stash.get(_SELECTED_KEY, [])
+        reason = stop_reason(session, exitstatus)
+        session.config.stash[_NOT_JUDGED_KEY] = (record_not_judged(state, selected, reason), len(selected), reason)
         state.finish()
         allure_dir = session.config.getoption("allure_report_dir", None)
         if allure_dir:
             from conformance.reports.allure import write_allure_extras
 
             write_allure_extras(Path(allure_dir), state.results, state.redactor.text)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say how many selected rows the session did not judge: such a run is not a pass."""
+    missed, total, reason = config.stash.get(_NOT_JUDGED_KEY, (0, 0, ""))
+    if missed:
+        terminalreporter.write_line(
+            f"conformance: {missed} of {total} rows not judged ({reason}): recorded as errors, not a PASS",
+            red=True,
+            bold=True,
+        )
 
 
 def conformance_session(config: pytest.Config) -> ConformanceSession | None:
