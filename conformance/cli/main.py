@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.catalog.loader import vendor_names
+from conformance.cli import flags
 from conformance.errors import ConformanceError, ExitCode, UsageError
 
 EXIT_CODES = """exit codes:
@@ -86,13 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget", type=float, help="total time budget in seconds: the run ends (reports written) within it"
     )
     run.add_argument("--max-requests", type=int, help="request budget per target")
-    run.add_argument("--rate-limit", type=float, help="at most this many requests per second per target")
+    run.add_argument(
+        "--rate-limit", type=flags.rate_limit, metavar="N[/s|/m]", help="at most N requests per second (or minute)"
+    )
     run.add_argument("--allow-destructive", action="store_true", help="allow creates and deletes on a live target")
     run.add_argument("--restricted-token-env", help="variable holding a second token without create permission")
     run.add_argument("--jobs", type=int, default=0, help="targets run in parallel (default: all live targets at once)")
     run.add_argument("--baseline", type=Path, action="append", default=[], help="previous results.json: regressions")
     run.add_argument("--expectations", type=Path, action="append", default=[], help="known failures (YAML or TOML)")
     run.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="gate (default must)")
+    flags.add_flags(run)
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
     serve.add_argument("--vendor", required=False, help="one of: " + ", ".join(mock.vendors()))
@@ -142,10 +146,14 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         max_requests=args.max_requests,
         rate_limit=args.rate_limit,
         allow_destructive=args.allow_destructive,
+        headers=dict(args.headers),
+        verify=args.tls_verify,
+        proxy=args.proxy,
     )
     targets, report_root = resolve_targets(
         names=args.target, config_path=args.config, vendors=args.vendor, base_url=args.base_url, overrides=overrides
     )
+    flags.check_live_only(args, bool(targets))
     if args.budget is not None and args.budget <= 0:
         raise UsageError(f"--budget: expected a number of seconds > 0, got {args.budget:g}")
     if args.dry_run:
