@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--expectations", type=Path, action="append", default=[], help="known failures (YAML or TOML)")
     run.add_argument("--fail-on", choices=("must", "should", "regression"), default="must", help="gate (default must)")
     flags.add_flags(run)
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress while the run works (the table stays)")
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
     serve.add_argument("--vendor", required=False, help="one of: " + ", ".join(mock.vendors()))
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cases run at once, in that many worker processes (default: one per CPU; 1: one by one, in this process)",
     )
+    selftest.add_argument("-q", "--quiet", action="store_true", help="print only the cases that are not ok")
     run.set_defaults(handler=_cmd_run)
     serve.set_defaults(handler=_cmd_mock)
     selftest.set_defaults(handler=_cmd_selftest)
@@ -180,7 +182,11 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         jobs=args.jobs,
         report_root=report_root or Path("reports"),
     )
-    outcome = execute(request)
+    from conformance.run.progress import shown
+
+    names = [t.name for t in targets] or [f"{v}-mock" for v in (args.vendor or vendor_names())]
+    with shown(request, quiet=args.quiet, targets=names):
+        outcome = execute(request)
     results = outcome.results
     print(
         f"run {results.run_id}  profile {results.profile}  seed {results.seed}  {results.requests} HTTP exchanges"
@@ -249,6 +255,7 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
         report_dir=args.report_dir,
         requirements=args.requirement,
         jobs=args.jobs,
+        quiet=args.quiet,
     )
 
 

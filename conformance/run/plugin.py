@@ -273,6 +273,7 @@ def _tool_versions() -> dict[str, str]:
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()
 _SELECTED_KEY = pytest.StashKey[list[Case]]()
 _NOT_JUDGED_KEY = pytest.StashKey[tuple[int, int, str]]()
+_PROGRESS_KEY = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -284,6 +285,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
         refuse_xdist(config)
         config.stash[_SESSION_KEY] = ConformanceSession(run)
+        from conformance.run.progress import Writer
+
+        names = [t.name for t in run.targets]
+        writer = Writer.from_env(f"{run.run_id}-{names[0] if names else 'none'}", names, 0)
+        if writer is not None:
+            writer.update(force=True, phase="collecting")
+            config.stash[_PROGRESS_KEY] = writer
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -318,6 +326,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from conformance.run.unjudged import selected_cases
 
         session.config.stash[_SELECTED_KEY] = selected_cases(session.items)
+        writer = session.config.stash.get(_PROGRESS_KEY, None)
+        if writer is not None:
+            from conformance.run.progress import Hooks
+
+            writer.update(force=True, phase="judging", total=len(session.items))
+            session.config.pluginmanager.register(
+                Hooks(writer, session.config.stash[_SESSION_KEY]), "conformance-progress"
+            )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -329,7 +345,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         selected = session.config.stash.get(_SELECTED_KEY, [])
         reason = stop_reason(session, exitstatus)
         session.config.stash[_NOT_JUDGED_KEY] = (record_not_judged(state, selected, reason), len(selected), reason)
+        writer = session.config.stash.get(_PROGRESS_KEY, None)
+        if writer is not None:
+            writer.update(force=True, phase="cleanup")
         state.finish()
+        if writer is not None:
+            writer.update(force=True, phase="done", requests=state.results.requests)
         allure_dir = session.config.getoption("allure_report_dir", None)
         if allure_dir:
             from conformance.reports.allure import write_allure_extras
