@@ -148,6 +148,7 @@ class RunResults:
             "must_skipped": must_skipped,
             "should_failed": len(self.failed("SHOULD")),
             "errors": errors,
+            "not_judged": sum(r.status == "error" and r.message.startswith("not judged") for r in self.results),
             "leaks": len(self.leaks),
             "incomplete": incomplete,
         }

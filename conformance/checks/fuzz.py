@@ -54,15 +54,32 @@ def _schemathesis_checks() -> dict[str, Callable[..., Any]]:
 
 
 _LOADED: dict[int, Any] = {}
+CONFIG_SOURCE = "built-in defaults (any schemathesis.toml is ignored)"
 
 
 def _schema(spec: Mapping[str, Any]) -> Any:
+    """The OpenAPI schema loaded with an explicit, default schemathesis configuration.
+
+    Without ``config``, schemathesis 4 looks for a ``schemathesis.toml`` in the working directory and each parent
+    (``SchemathesisConfig.discover``): a stray one would change, or break, the run's generation and checks.
+    """
     import schemathesis
+    from schemathesis.config import SchemathesisConfig
 
     key = id(spec)
     if key not in _LOADED:
-        _LOADED[key] = schemathesis.openapi.from_dict(copy.deepcopy(dict(spec)))
+        _LOADED[key] = schemathesis.openapi.from_dict(copy.deepcopy(dict(spec)), config=SchemathesisConfig())
     return _LOADED[key]
+
+
+def fuzz_settings(ctx: TargetContext, check: str, modes: list[str]) -> str:
+    """The effective fuzz settings of a row, as one evidence note (results.json records it)."""
+    from importlib.metadata import version
+
+    return (
+        f"fuzz settings: schemathesis {version('schemathesis')}, config {CONFIG_SOURCE}, "
+        f"generation modes {'+'.join(modes)}, max examples {ctx.profile.fuzz_examples} per mode, check {check}"
+    )
 
 
 @dataclass
@@ -244,7 +261,7 @@ def check_fuzz(ctx: TargetContext, requirement: Requirement) -> Evidence:
         if not finding.reproduced:
             raise CheckFlaky(f"did not reproduce on replay: {text}", [finding.exchange])
         raise CheckFailed(text, [finding.exchange])
-    return Evidence(examined=examined, notes=[f"{examined} generated cases"])
+    return Evidence(examined=examined, notes=[f"{examined} generated cases", fuzz_settings(ctx, name, modes)])
 
 
 # --------------------------------------------------------------------------- stateful

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.catalog.loader import vendor_names
+from conformance.cli import flags
 from conformance.errors import ConformanceError, ExitCode, UsageError, number_flag, output_dir, text_file
 
 VENDOR_DIR_HELP = "a vendor folder outside the package, or a folder of them (repeatable; docs/adding-a-vendor.md)"
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="request budget per target",
     )
     run.add_argument(
-        "--rate-limit", type=number_flag("--rate-limit"), help="at most this many requests per second per target"
+        "--rate-limit", type=flags.rate_limit, metavar="N[/s|/m]", help="at most N requests per second (or minute)"
     )
     run.add_argument("--allow-destructive", action="store_true", help="allow creates and deletes on a live target")
     run.add_argument(
@@ -162,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a report to write (repeatable): results, summary, junit, allure, har (run.har of every exchange); "
         "default: results, summary, junit, allure",
     )
+    flags.add_flags(run)
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress while the run works (the table stays)")
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
     serve.add_argument("--vendor", required=False, help="one of: " + ", ".join(mock.vendors()))
@@ -214,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cases run at once, in that many worker processes (default: one per CPU; 1: one by one, in this process)",
     )
+    selftest.add_argument("-q", "--quiet", action="store_true", help="print only the cases that are not ok")
     run.set_defaults(handler=_cmd_run)
     serve.set_defaults(handler=_cmd_mock)
     selftest.set_defaults(handler=_cmd_selftest)
@@ -272,6 +276,9 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         max_requests=args.max_requests,
         rate_limit=args.rate_limit,
         allow_destructive=args.allow_destructive,
+        headers=dict(args.headers),
+        verify=args.tls_verify,
+        proxy=args.proxy,
     )
     targets, report_root = resolve_targets(
         names=args.target, config_path=args.config, vendors=args.vendor, base_url=args.base_url, overrides=overrides
@@ -279,6 +286,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
     get_profile(args.profile)  # an unknown profile, a bad baseline or expectations file: usage errors, even dry
     check_requirements(args.requirement)
     gating.load_inputs(fail_on=args.fail_on, baseline=args.baseline, expectations=args.expectations)
+    flags.check_live_only(args, bool(targets))
     if args.dry_run:
         from conformance.run.plan import embedded_plan_targets, plan_text
 
@@ -303,7 +311,11 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         report_root=report_root or Path("reports"),
         reports=_report_formats(args.report),
     )
-    outcome = execute(request)
+    from conformance.run.progress import shown
+
+    names = [t.name for t in targets] or [f"{v}-mock" for v in (args.vendor or vendor_names())]
+    with shown(request, quiet=args.quiet, targets=names):
+        outcome = execute(request)
     results = outcome.results
     print(
         f"run {results.run_id}  profile {results.profile}  seed {results.seed}  {results.requests} HTTP exchanges"
@@ -420,6 +432,7 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
         report_dir=args.report_dir,
         requirements=args.requirement,
         jobs=args.jobs,
+        quiet=args.quiet,
     )
 
 

@@ -189,7 +189,10 @@ def summary_markdown(results: RunResults, regressions: list[str] | None = None, 
     if gate is not None:
         lines = gate_markdown(gate, [results], f"Conformance run {results.run_id}")
     else:
+        not_judged = int(results.summary().get("not_judged", 0))
         verdict = "FAIL" if must_failed or results.leaks else str(results.summary()["verdict"])
+        if verdict != "FAIL" and not_judged:
+            verdict += f" ({not_judged} not judged)"
         lines = [f"# Conformance run {results.run_id}: {verdict}", ""]
         lines += _incomplete_lines(incomplete_reasons(results.results), False)
     if regressions:

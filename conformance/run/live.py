@@ -36,6 +36,7 @@ def preflight(target: Target) -> str | None:
         max_retries=0,
         deadline=target.suite_deadline,
         trust_env=target.trust_env,
+        proxy=target.proxy,
         stop=interrupts.STOP,
         max_body_bytes=1024,
     )

@@ -12,26 +12,18 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.catalog.loader import load_vendor, vendor_names
-from conformance.catalog.model import Requirement
-from conformance.catalog.profiles import get_profile
-from conformance.checks import run_check
-from conformance.checks.registry import is_last
-from conformance.errors import ConformanceError, UsageError, output_dir
-from conformance.redact import Redactor
-from conformance.reports.allure import write_allure_extras
-from conformance.reports.har import exchange_record
-from conformance.reports.inputs import exchanges_file
-from conformance.reports.writers import write_run_reports
-from conformance.results import RequirementResult, RunResults, incomplete_reasons, tool_versions
-from conformance.target.config import ENV_NAME
-from conformance.target.context import TargetContext
-from conformance.target.model import Target, check_base_url
-from conformance.verdicts import Evidence, Verdict
+# Only pytest and the standard library at module level: this module is a ``pytest11`` entry point, so every pytest
+# session of the environment imports it. The suite's own modules (catalog, checks, schemathesis, httpx, ...) load
+# in the hooks, and only when conformance options are in use (tests/run/test_eco_plugin_import.py).
+if TYPE_CHECKING:
+    from conformance.catalog.model import Requirement
+    from conformance.target.context import TargetContext
+    from conformance.target.model import Target
+    from conformance.verdicts import Evidence
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +73,15 @@ _SINGLE_TARGET_OPTIONS = (
 def _config_from_options(config: pytest.Config) -> RunConfig | None:
     """The run the options describe (None when they name none); ``UsageError`` for any bad option."""
     path = config.getoption("--conformance-config")
+    if not path and not config.getoption("--conformance-vendor"):
+        if not any(config.getoption(name) for name in _SINGLE_TARGET_OPTIONS):
+            return None  # no conformance option: nothing of the suite is imported
+    from conformance.catalog.loader import load_vendor, vendor_names
+    from conformance.catalog.profiles import get_profile
+    from conformance.errors import UsageError, output_dir
+    from conformance.target.config import ENV_NAME
+    from conformance.target.model import Target, check_base_url
+
     if path:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -161,6 +162,9 @@ class Case:
 
     def judge(self) -> None:
         """Run the requirement's check, record the result, and end the test accordingly."""
+        from conformance.checks import run_check
+        from conformance.verdicts import Evidence, Verdict
+
         ctx = self.session.context(self.target)
         started = time.perf_counter()
         status, message, evidence = "passed", "", Evidence()
@@ -217,6 +221,10 @@ class ConformanceSession:
     """The suite's state for one pytest session: contexts per target and collected results."""
 
     def __init__(self, run: RunConfig) -> None:
+        from conformance.catalog.loader import load_vendor
+        from conformance.redact import Redactor
+        from conformance.results import RunResults
+
         self.run = run
         self.redactor = Redactor()
         self._contexts: dict[str, TargetContext] = {}
@@ -234,6 +242,9 @@ class ConformanceSession:
 
     def cases(self) -> list[Case]:
         """Every (target, requirement) pair, status checks last so they see every exchange."""
+        from conformance.catalog.loader import load_vendor
+        from conformance.checks.registry import is_last
+
         selected = set(self.run.requirements or [])
         out: list[Case] = []
         for target in self.run.targets:
@@ -244,6 +255,10 @@ class ConformanceSession:
 
     def context(self, target: Target) -> TargetContext:
         """The context of ``target``, created on first use."""
+        from conformance.catalog.loader import load_vendor
+        from conformance.catalog.profiles import get_profile
+        from conformance.target.context import TargetContext
+
         if target.name not in self._contexts:
             ledger = self.run.report_dir / f"ledger-{target.name}.jsonl" if self.run.report_dir else None
             self._contexts[target.name] = TargetContext(
@@ -259,6 +274,8 @@ class ConformanceSession:
 
     def record(self, case: Case, status: str, message: str, evidence: Evidence, duration: float) -> None:
         """Keep the verdict on one case."""
+        from conformance.results import RequirementResult
+
         requirement = case.requirement
         self.results.results.append(
             RequirementResult(
@@ -278,6 +295,8 @@ class ConformanceSession:
 
     def finish(self) -> None:
         """Clean up every target, then write every exchange (redacted), results.json and summary.md."""
+        from conformance.reports.writers import write_run_reports
+
         for name, ctx in self._contexts.items():
             for leak in ctx.cleanup():
                 reason = ctx.leak_reasons.get(leak) or "cleanup did not confirm deletion"
@@ -296,6 +315,9 @@ class ConformanceSession:
 
     def write_exchanges(self, name: str, ctx: TargetContext) -> None:
         """``exchanges-<target>.jsonl``: every exchange with the target, retried attempts included, redacted again."""
+        from conformance.reports.har import exchange_record
+        from conformance.reports.inputs import exchanges_file
+
         assert self.run.report_dir is not None
         path = exchanges_file(self.run.report_dir, name)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,22 +329,39 @@ class ConformanceSession:
 
 
 def _tool_versions() -> dict[str, str]:
+    from conformance.results import tool_versions
+
     return tool_versions("schemathesis", "hypothesis", "pytest", "jsonschema", "httpx")
 
 
 _SESSION_KEY = pytest.StashKey[ConformanceSession]()
 _UNCONFIGURED_KEY = pytest.StashKey[bool]()
+_SELECTED_KEY = pytest.StashKey[list[Case]]()
+_NOT_JUDGED_KEY = pytest.StashKey[tuple[int, int, str]]()
+_PROGRESS_KEY = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Build the session state when the suite has something to judge."""
+    from conformance.errors import ConformanceError
+
     config.addinivalue_line("markers", "requirement(id): the catalog requirement a conformance test checks")
     try:
         run = _config_from_options(config)
     except ConformanceError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
     if run is not None:
+        from conformance.run.xdist import refuse_xdist
+
+        refuse_xdist(config)
         config.stash[_SESSION_KEY] = ConformanceSession(run)
+        from conformance.run.progress import Writer
+
+        names = [t.name for t in run.targets]
+        writer = Writer.from_env(f"{run.run_id}-{names[0] if names else 'none'}", names, 0)
+        if writer is not None:
+            writer.update(force=True, phase="collecting")
+            config.stash[_PROGRESS_KEY] = writer
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -342,15 +381,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """The suite was collected with nothing to judge: a usage error, never a green run of skipped tests."""
-    if session.config.stash.get(_UNCONFIGURED_KEY, False):
-        raise pytest.UsageError(
-            "conformance: the suite needs a target: --conformance-vendor V --conformance-base-url URL "
-            f"(vendors: {', '.join(vendor_names())})"
-        )
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Expose requirement id and level as JUnit properties."""
     callspec: Any = getattr(item, "callspec", None)
@@ -365,13 +395,51 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 INCOMPLETE_EXIT = 3  # the CLI's "not judged"; pytest's own codes stay for everything else
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A suite collected with nothing to judge is a usage error (never a green run of skipped tests); otherwise
+    remember the selected rows: those not judged when the session ends are recorded as errors."""
+    if session.config.stash.get(_UNCONFIGURED_KEY, False):
+        from conformance.catalog.loader import vendor_names
+
+        raise pytest.UsageError(
+            "conformance: the suite needs a target: --conformance-vendor V --conformance-base-url URL "
+            f"(vendors: {', '.join(vendor_names())})"
+        )
+    if session.config.stash.get(_SESSION_KEY, None) is not None:
+        from conformance.run.unjudged import selected_cases
+
+        session.config.stash[_SELECTED_KEY] = selected_cases(session.items)
+        writer = session.config.stash.get(_PROGRESS_KEY, None)
+        if writer is not None:
+            from conformance.run.progress import Hooks
+
+            writer.update(force=True, phase="judging", total=len(session.items))
+            session.config.pluginmanager.register(
+                Hooks(writer, session.config.stash[_SESSION_KEY]), "conformance-progress"
+            )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Clean up and write the reports; an INCOMPLETE or set-up-stopped session does not exit 0."""
+    from conformance.results import incomplete_reasons
+
     state = session.config.stash.get(_SESSION_KEY, None)
     if state is not None:
+        from conformance.run.unjudged import record_not_judged, stop_reason
+
+        selected = session.config.stash.get(_SELECTED_KEY, [])
+        reason = stop_reason(session, exitstatus)
+        session.config.stash[_NOT_JUDGED_KEY] = (record_not_judged(state, selected, reason), len(selected), reason)
+        writer = session.config.stash.get(_PROGRESS_KEY, None)
+        if writer is not None:
+            writer.update(force=True, phase="cleanup")
         state.finish()
+        if writer is not None:
+            writer.update(force=True, phase="done", requests=state.results.requests)
         allure_dir = session.config.getoption("allure_report_dir", None)
         if allure_dir:
+            from conformance.reports.allure import write_allure_extras
+
             write_allure_extras(Path(allure_dir), state.results, state.redactor.text)
         allowed = bool(session.config.getoption("--conformance-allow-incomplete", False))
         setup = [t for t in state.results.targets if t.get("setup_problem")]
@@ -381,6 +449,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """The verdict of the suite's session: INCOMPLETE names the option that would run the skipped MUST rows."""
+    missed, total, reason = config.stash.get(_NOT_JUDGED_KEY, (0, 0, ""))
+    if missed:
+        terminalreporter.write_line(
+            f"conformance: {missed} of {total} rows not judged ({reason}): recorded as errors, not a PASS",
+            red=True,
+            bold=True,
+        )
     state = config.stash.get(_SESSION_KEY, None)
     if state is None:
         return

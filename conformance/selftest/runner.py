@@ -191,8 +191,12 @@ def run_selftest(
     requirements: Sequence[str] = (),
     jobs: int | None = None,
     quirks: Sequence[str] | None = (),
+    quiet: bool = False,
 ) -> ExitCode:
-    """Run every case (``jobs`` at a time), print the table fault -> detected? -> failed requirements, and judge."""
+    """Run every case (``jobs`` at a time), print the table fault -> detected? -> failed requirements, and judge.
+
+    Without ``quiet``, a first line says how many cases run (and the seed) and each row is printed as its case ends;
+    with it, only the rows that are not ok and the final line."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs: expected a number of processes >= 1, got {jobs}")
     cases = selftest_cases(vendors, faults, quirks)
@@ -200,11 +204,14 @@ def run_selftest(
     workers = min(jobs, len(cases)) if jobs is not None else default_jobs(len(cases))
     width = max([LABEL_WIDTH, *(len(fault) for _, fault, _ in cases)])
     outcomes: list[FaultOutcome] = []
+    if not quiet:
+        print(f"selftest: {len(cases)} cases, {max(1, workers)} at a time, seed {seed}", file=sys.stderr, flush=True)
     results = _sequential(cases, settings) if workers <= 1 else _parallel(cases, settings, workers)
     try:
         for result in results:
             outcomes.append(result)
-            print(_row(result, width), flush=True)
+            if not quiet or not result.ok:
+                print(_row(result, width), flush=True)
             if result.interrupted:
                 print("conformance: selftest interrupted; the cases left were not run", file=sys.stderr)
                 return ExitCode.INTERRUPTED

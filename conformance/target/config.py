@@ -428,6 +428,9 @@ class Overrides:
     max_requests: int | None = None
     rate_limit: float | None = None
     allow_destructive: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
+    verify: bool | str | None = None
+    proxy: str | None = None
 
     def apply(self, target: Target) -> Target:
         """``target`` with every given flag applied."""
@@ -454,6 +457,12 @@ class Overrides:
             changes["allow_destructive"] = True
         if self.disposable_ids:
             changes["disposable_ids"] = (*target.disposable_ids, *self.disposable_ids)
+        if self.headers:
+            changes["extra_headers"] = {**target.extra_headers, **self.headers}
+        if self.verify is not None:
+            changes["verify"] = self.verify
+        if self.proxy is not None:
+            changes["proxy"] = self.proxy
         return replace(target, **changes)
 
 

@@ -91,6 +91,7 @@ class TargetContext:
             rate_limit=target.rate_limit,
             deadline=target.suite_deadline,
             trust_env=target.trust_env,
+            proxy=target.proxy,
             stop=interrupts.STOP,
             before_send=self._before_send,
         )

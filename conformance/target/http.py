@@ -113,6 +113,7 @@ class RecordingClient:
         rate_limit: float | None = None,
         deadline: float | None = None,
         trust_env: bool = True,
+        proxy: str | None = None,
         stop: threading.Event | None = None,
         before_send: BeforeSend | None = None,
     ) -> None:
@@ -140,7 +141,7 @@ class RecordingClient:
             verify = ssl.create_default_context(cafile=verify)
         self._loop = _LoopThread(f"http:{urlsplit(self.base_url).netloc}")
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), verify=verify, trust_env=trust_env, follow_redirects=False
+            timeout=httpx.Timeout(timeout), verify=verify, trust_env=trust_env, proxy=proxy, follow_redirects=False
         )
         self._closed = False
 

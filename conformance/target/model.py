@@ -45,6 +45,7 @@ class Target:
     max_live_resources: int = DEFAULT_MAX_LIVE_RESOURCES
     max_body_bytes: int = 1_000_000
     trust_env: bool = True
+    proxy: str | None = None
     sweep: bool = True
     deadline: float | None = None
     slot: str = ""
