@@ -17,9 +17,9 @@ def _requests(report_dir: Path) -> tuple[int, list[str]]:
         for exchange in result["evidence"].get("exchanges", []):
             request = exchange["request"]
             text = json.dumps([result["requirement"], request.get("method"), request.get("url"), request.get("body")])
-            text = text.replace(results["run_id"], "RUN")
-            text = re.sub(r"absent-[0-9a-f]+", "absent-X", text)
-            text = re.sub(r"RUN[0-9a-z]*-[0-9a-f]+", "RUN-NAME", text)
+            text = re.sub(re.escape(results["run_id"]), "RUN", text, flags=re.IGNORECASE)
+            text = re.sub(r"absent-[0-9a-f]+", "absent-X", text, flags=re.IGNORECASE)
+            text = re.sub(r"RUN[0-9a-z]*-[0-9a-f]+", "RUN-NAME", text, flags=re.IGNORECASE)
             text = re.sub(r"127\.0\.0\.1:\d+", "HOST", text)
             out.append(text)
         out.append(f"{result['requirement']} examined {result['evidence'].get('examined')}")
