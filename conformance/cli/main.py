@@ -207,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--quirk", action="append", default=[], help="limit the must-stay-clean quirk cases to these quirks"
     )
     selftest.add_argument("--no-quirks", action="store_true", help="run no quirk case")
+    selftest.add_argument(
+        "--mutants",
+        action="store_true",
+        help="run the spec-derived mutants instead of the faults: prints the mutation score and the survivors",
+    )
+    selftest.add_argument("--mutant", action="append", default=[], help="run only these mutants (repeatable)")
     selftest.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
     selftest.add_argument("--profile", default="quick")
     selftest.add_argument("--seed", type=_SEED, default=1)
@@ -427,6 +433,7 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
         vendors=args.vendor,
         faults=args.fault,
         quirks=None if args.no_quirks else args.quirk,
+        mutants=args.mutant if (args.mutants or args.mutant) else None,
         profile=args.profile,
         seed=args.seed,
         report_dir=args.report_dir,

@@ -26,6 +26,7 @@ __all__ = [
     "create_app",
     "faults_of",
     "load_mock_module",
+    "mutants_of",
     "quirks_of",
     "vendors",
 ]
@@ -106,6 +107,18 @@ def faults_of(vendor: str) -> dict[str, str]:
 def quirks_of(vendor: str) -> dict[str, str]:
     """Return the vendor's quirk names (correct-but-unusual behaviours) mapped to one-line descriptions."""
     return dict(getattr(_module(vendor), "QUIRKS", {}))
+
+
+def mutants_of(vendor: str) -> dict[str, tuple[str, str, bool, str]]:
+    """The spec-derived mutants of the vendor's mock: name -> (operation role, kind, equivalent?, description)."""
+    from ._mutants import default_spec_dir
+    from ._mutants import mutants_of as derive
+
+    _module(vendor)
+    return {
+        name: (m.operation, m.kind, m.equivalent, m.reason or m.description)
+        for name, m in derive(vendor, default_spec_dir(vendor)).items()
+    }
 
 
 def create_app(vendor: str, options: MockOptions | None = None) -> MockApp:

@@ -73,9 +73,9 @@ _SINGLE_TARGET_OPTIONS = (
 def _config_from_options(config: pytest.Config) -> RunConfig | None:
     """The run the options describe (None when they name none); ``UsageError`` for any bad option."""
     path = config.getoption("--conformance-config")
-    if not path and not config.getoption("--conformance-vendor"):
-        if not any(config.getoption(name) for name in _SINGLE_TARGET_OPTIONS):
-            return None  # no conformance option: nothing of the suite is imported
+    vendor_given = config.getoption("--conformance-vendor")
+    if not path and not vendor_given and not any(config.getoption(name) for name in _SINGLE_TARGET_OPTIONS):
+        return None  # no conformance option: nothing of the suite is imported
     from conformance.catalog.loader import load_vendor, vendor_names
     from conformance.catalog.profiles import get_profile
     from conformance.errors import UsageError, output_dir

@@ -130,6 +130,11 @@ def embedded_targets(
         ensure_mock(name)
     assigned = faults_by_vendor(faults, vendors)
     quirked = quirks_by_vendor(quirks, vendors)
+    mutated = {v: mutant for v in vendors if mutant and mutant in mock.mutants_of(v)}
+    if mutant and not mutated:
+        raise UsageError(
+            f"unknown mutant {mutant!r} for vendors {', '.join(vendors)} (see `conformance mock --list-mutants`)"
+        )
     servers: list[BackgroundServer] = []
     apps: list[tuple[str, mock.MockApp]] = []
     targets: list[Target] = []
@@ -148,6 +153,7 @@ def embedded_targets(
                 quirks=frozenset(quirked[name]),
                 delete_delay=delete_delay,
                 seed_ids=seeded,
+                mutant=mutated.get(name),
             )
             app = mock.create_app(name, options)
             server = BackgroundServer(app).start()

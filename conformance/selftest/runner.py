@@ -25,6 +25,7 @@ from conformance.run.runner import RunRequest, execute
 # (vendor, fault or "quirk:NAME" or "" for the faithful mock, expected requirement ids)
 Case = tuple[str, str, tuple[str, ...]]
 QUIRK = "quirk:"
+MUTANT = "mutant:"
 Outcomes = Generator["FaultOutcome", None, None]
 LABEL_WIDTH = 34  # the table's fault column, widened to the longest fault name
 
@@ -41,6 +42,7 @@ class FaultOutcome:
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
     foreign_deleted: list[str] = field(default_factory=list)
+    must_failed: list[str] = field(default_factory=list)  # the MUST rows that failed, as "operation:ID"
 
     @property
     def must_stay_clean(self) -> bool:
@@ -48,10 +50,18 @@ class FaultOutcome:
         return not self.fault or self.fault.startswith(QUIRK)
 
     @property
+    def mutant(self) -> bool:
+        """A spec-derived mutant: killed when a MUST row of its operation failed (``expected`` = (operation,))."""
+        return self.fault.startswith(MUTANT)
+
+    @property
     def ok(self) -> bool:
-        """Clean cases: nothing failed, errored or deleted of others. Fault: every expected requirement failed."""
+        """Clean cases: nothing failed, errored or deleted of others. Fault: every expected requirement failed.
+        Mutant: a MUST row of the mutant's operation failed (it was killed)."""
         if self.must_stay_clean:
             return not self.failed and not self.errors and not self.foreign_deleted
+        if self.mutant:
+            return any(row.split(":", 1)[0] in self.expected for row in self.must_failed)
         return all(r in self.failed for r in self.expected)
 
 
@@ -63,6 +73,24 @@ class CaseSettings:
     seed: int
     report_dir: Path
     requirements: tuple[str, ...] = ()
+
+
+def mutant_cases(vendors: Sequence[str], names: Sequence[str], kinds: Sequence[str] = ()) -> list[Case]:
+    """(vendor, "mutant:NAME", (operation,)) for every non-equivalent spec-derived mutant (or the ones named)."""
+    from conformance import mock
+
+    cases: list[Case] = []
+    for vendor in vendors or vendor_names():
+        if vendor not in mock.vendors():
+            continue
+        for name, (operation, kind, equivalent, _why) in mock.mutants_of(vendor).items():
+            if (names and name not in names) or (not names and equivalent) or (kinds and kind not in kinds):
+                continue
+            cases.append((vendor, MUTANT + name, (operation,)))
+    missing = [n for n in names if not any(f == MUTANT + n for _, f, _ in cases)]
+    if missing:
+        raise UsageError(f"unknown mutant(s): {', '.join(missing)} (see `conformance mock --list-mutants`)")
+    return cases
 
 
 def selftest_cases(vendors: Sequence[str], faults: Sequence[str], quirks: Sequence[str] | None = ()) -> list[Case]:
@@ -100,13 +128,15 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     vendor, fault, expected = case
     started = time.perf_counter()
     quirk = fault.removeprefix(QUIRK) if fault.startswith(QUIRK) else ""
+    mutant = fault.removeprefix(MUTANT) if fault.startswith(MUTANT) else ""
     outcome = execute(
         RunRequest(
             vendors=[vendor],
             profile=settings.profile,
             seed=settings.seed,
-            faults=[fault] if fault and not quirk else [],
+            faults=[fault] if fault and not quirk and not mutant else [],
             quirks=[quirk] if quirk else [],
+            mutant=mutant or None,
             report_dir=settings.report_dir / f"{vendor}-{(fault or 'faithful').replace(':', '-')}",
             requirements=settings.requirements,
         )
@@ -116,7 +146,10 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     seconds = time.perf_counter() - started
     interrupted = outcome.exit_code == ExitCode.INTERRUPTED
     foreign = sorted(i for ids in outcome.foreign_deletions.values() for i in ids)
-    return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign)
+    must = sorted(
+        f"{r.operation}:{r.requirement}" for r in outcome.results.results if r.status == "failed" and r.level == "MUST"
+    )
+    return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign, must)
 
 
 def default_jobs(cases: int) -> int:
@@ -172,13 +205,36 @@ def _parallel(cases: Sequence[Case], settings: CaseSettings, jobs: int) -> Outco
 
 def _row(result: FaultOutcome, width: int) -> str:
     clean = result.must_stay_clean
-    verdict = "interrupted" if result.interrupted else "ok" if result.ok else "FALSE POSITIVE" if clean else "MISSED"
+    verdict = (
+        "interrupted"
+        if result.interrupted
+        else ("killed" if result.ok else "SURVIVED")
+        if result.mutant
+        else "ok"
+        if result.ok
+        else "FALSE POSITIVE"
+        if clean
+        else "MISSED"
+    )
     blamed = ", ".join(result.failed) or "-"
     if result.errors:
         blamed += f"  (not judged: {', '.join(result.errors)})"
     if result.foreign_deleted:
         blamed += f"  (deleted what it did not create: {', '.join(result.foreign_deleted[:5])})"
     return f"{result.vendor:<8} {result.fault or 'faithful':<{width}} {verdict:<14} {result.seconds:5.1f}s  {blamed}"
+
+
+def _print_mutation_score(outcomes: Sequence[FaultOutcome]) -> None:
+    """Killed / total per vendor, then every survivor with what failed instead (SHOULD rows, or nothing)."""
+    for vendor in dict.fromkeys(o.vendor for o in outcomes):
+        mine = [o for o in outcomes if o.vendor == vendor]
+        killed = sum(o.ok for o in mine)
+        print(f"mutation score {vendor}: {killed}/{len(mine)} killed ({100 * killed / len(mine):.0f}%)")
+    for o in outcomes:
+        if not o.ok and not o.interrupted:
+            instead = ", ".join(o.failed) or "nothing failed"
+            name = o.fault.removeprefix(MUTANT)
+            print(f"  survivor {o.vendor} {name}: no MUST row of {o.expected[0]} failed ({instead})")
 
 
 def run_selftest(
@@ -191,6 +247,7 @@ def run_selftest(
     requirements: Sequence[str] = (),
     jobs: int | None = None,
     quirks: Sequence[str] | None = (),
+    mutants: Sequence[str] | None = None,
     quiet: bool = False,
 ) -> ExitCode:
     """Run every case (``jobs`` at a time), print the table fault -> detected? -> failed requirements, and judge.
@@ -199,7 +256,11 @@ def run_selftest(
     with it, only the rows that are not ok and the final line."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs: expected a number of processes >= 1, got {jobs}")
-    cases = selftest_cases(vendors, faults, quirks)
+    cases = (
+        selftest_cases(vendors, faults, quirks) if mutants is None else [(v, "", ()) for v in vendors or vendor_names()]
+    )
+    if mutants is not None:  # --mutants (every non-equivalent mutant) or --mutant NAME...
+        cases += mutant_cases(vendors, mutants)
     settings = CaseSettings(profile, seed, report_dir, tuple(requirements))
     workers = min(jobs, len(cases)) if jobs is not None else default_jobs(len(cases))
     width = max([LABEL_WIDTH, *(len(fault) for _, fault, _ in cases)])
@@ -217,7 +278,10 @@ def run_selftest(
                 return ExitCode.INTERRUPTED
     finally:
         results.close()
-    faults_total = [o for o in outcomes if not o.must_stay_clean]
+    mutated = [o for o in outcomes if o.mutant]
+    if mutated:
+        _print_mutation_score(mutated)
+    faults_total = [o for o in outcomes if not o.must_stay_clean and not o.mutant]
     detected = [o for o in faults_total if o.ok]
     faithful = [o for o in outcomes if not o.fault]
     quirked = [o for o in outcomes if o.fault.startswith(QUIRK)]

@@ -105,3 +105,16 @@ def test_unknown_quirk_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("selftest", "--vendor", "baseten", "--quirk", "nope", "--report-dir", str(tmp_path))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "unknown quirk" in result.stderr
+
+
+def test_spec_derived_mutants_are_killed_and_survivors_listed(tmp_path: Path) -> None:
+    """--mutant runs spec-derived mutants: killed ones count in the score, an equivalent one survives, listed."""
+    killed = ["delete.response.deleted.wrong-type", "delete.status.200-as-202"]
+    args = ["selftest", "--vendor", "baseten", "--report-dir", str(tmp_path / "b")]
+    result = run_cli(*args, *(a for m in killed for a in ("--mutant", m)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mutation score baseten: 2/2 killed (100%)" in result.stdout
+    equivalent = "delete.response.capabilities.dropped"  # an optional member left out: no rule is broken
+    result = run_cli("selftest", "--vendor", "oxen", "--mutant", equivalent, "--report-dir", str(tmp_path / "o"))
+    assert "mutation score oxen: 0/1 killed (0%)" in result.stdout, result.stdout + result.stderr
+    assert f"survivor oxen {equivalent}: no MUST row of delete failed" in result.stdout
