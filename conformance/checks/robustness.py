@@ -49,6 +49,18 @@ def _ok(exchange: Exchange) -> bool:
     return exchange.status is not None and 200 <= exchange.status < 300
 
 
+def _claims_deletion(ctx: TargetContext, exchange: Exchange) -> bool:
+    """A 2xx to the DELETE of something that does not exist, where the docs give a way to say "nothing deleted".
+
+    With a documented absent answer (a tombstone whose ``deleted`` is false), any other 2xx claims a deletion that
+    did not happen: a broken statement. Without one (the only documented answer is 200), a 2xx is not wrong by the
+    docs; the SHOULD row that expects a 4xx judges it.
+    """
+    op = ctx.vendor.operations.get("delete")
+    documented = op is not None and op.absent_answer is not None
+    return documented and _ok(exchange) and not ctx.answers_absent(exchange)
+
+
 def _server_error(exchange: Exchange) -> bool:
     return exchange.status is not None and exchange.status >= 500
 
@@ -369,7 +381,7 @@ def check_ids_case_sensitive(ctx: TargetContext, requirement: Requirement) -> Ev
         raise CheckSkipped(f"{resource_id!r} has no letter to change the case of")
     ctx.mark_absent(other)
     seen = [ctx.call("delete", resource_id=other, note="delete the id with its case changed")]
-    if (_ok(seen[0]) and not ctx.answers_absent(seen[0])) or _server_error(seen[0]):
+    if (_claims_deletion(ctx, seen[0])) or _server_error(seen[0]):
         raise CheckFailed(
             f"DELETE of {other!r} (a case variant of the existing {resource_id!r}) answered {seen[0].status}", seen
         )
@@ -428,7 +440,7 @@ def check_odd_ids(ctx: TargetContext, requirement: Requirement) -> Evidence:
             raise CheckFailed(f"DELETE of an id with {label} answered {exchange.status}", [exchange])
         if class_4xx and not ctx.answers_absent(exchange):
             raise CheckFailed(f"DELETE of an id with {label} answered {exchange.status}, not a 4xx", [exchange])
-        if not class_4xx and _ok(exchange) and not ctx.answers_absent(exchange):
+        if not class_4xx and _claims_deletion(ctx, exchange):
             raise CheckFailed(f"DELETE of an id that cannot exist ({label}) answered {exchange.status}", [exchange])
     if lost:
         raise CheckFailed(f"{near!r} did not survive the DELETEs of unusual ids: {lost}", tail)
