@@ -158,6 +158,7 @@ def load_vendor(name: str) -> Vendor:
     profile = _read_valid(folder / "vendor.yaml", "vendor", f"{label}/vendor.yaml", problems)
     rows_data = _read_valid(folder / "requirements.yaml", "requirements", f"{label}/requirements.yaml", problems)
     faults_data = _read_valid(folder / "faults.yaml", "faults", f"{label}/faults.yaml", problems)
+    _read_valid(folder / "samples.yaml", "samples", f"{label}/samples.yaml", problems)  # read by doc_samples
     raise_all(problems, label)
     spec_name = str(profile.get("openapi", "openapi.yaml"))
     spec_path = folder / spec_name

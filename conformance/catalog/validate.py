@@ -24,6 +24,7 @@ SCHEMA_FILES = {
     "client-requirements": "client-requirements.json",
     "faults": "faults.json",
     "expectations": "expectations.json",
+    "samples": "samples.json",
 }
 
 
