@@ -332,7 +332,8 @@ def _aspects(matrix: Matrix) -> list[str]:
 
 
 def _secret_values(runs: Sequence[tuple[Path, RunResults]]) -> list[str]:
-    names = {str(t.get(k)) for _, r in runs for t in r.targets for k in ("token_env", "restricted_token_env")}
+    keys = ("token_env", "restricted_token_env", "other_token_env")
+    names = {str(t.get(k)) for _, r in runs for t in r.targets for k in keys}
     return [os.environ[n] for n in names if n and os.environ.get(n)]
 
 
