@@ -22,6 +22,7 @@ UNLOCKING_OPTIONS = (
     ("disposable", "--disposable-id (disposable_ids)"),
     ("restricted token", "--restricted-token-env (restricted_token_env)"),
     ("restricted_token_env", "--restricted-token-env (restricted_token_env)"),
+    ("other_token_env", "--other-token-env (other_token_env)"),
 )
 
 

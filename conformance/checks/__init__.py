@@ -1,9 +1,10 @@
 """Checks: the registry, the probes they share, request bodies, and the checks themselves.
 
-Importing this package registers every built-in check (the response, lifecycle, robustness and fuzzing modules).
+Importing this package registers every built-in check (the response, lifecycle, robustness, isolation and fuzzing
+modules).
 """
 
-from conformance.checks import fuzz, lifecycle, response, robustness
+from conformance.checks import fuzz, isolation, lifecycle, response, robustness
 from conformance.checks.registry import CHECKS, CheckFunction, CheckSpec, register, run_check, validate_rows
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "CheckFunction",
     "CheckSpec",
     "fuzz",
+    "isolation",
     "lifecycle",
     "register",
     "response",

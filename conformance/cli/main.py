@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--restricted-token-env", help="variable holding a second token without create permission")
     run.add_argument(
+        "--other-token-env",
+        help="variable holding the token of a second identity (another workspace or account): isolation checks",
+    )
+    run.add_argument(
         "--jobs", type=_JOBS, default=None, help="targets run in parallel (default: all live targets at once)"
     )
     run.add_argument(
@@ -174,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", default=None, help="the token it accepts (default: $CONFORMANCE_MOCK_TOKEN or a fixed one)"
     )
     serve.add_argument("--restricted-token", help="a second token it accepts but answers 403 (no create/delete right)")
+    serve.add_argument(
+        "--other-token", help="the token of a second workspace/account: its own resources, kept apart from the first's"
+    )
     serve.add_argument("--fault", action="append", default=[], help="inject a named fault (repeatable)")
     serve.add_argument(
         "--quirk", action="append", default=[], help="a correct-but-unusual behaviour (repeatable; --list-quirks)"
@@ -275,6 +282,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
     overrides = Overrides(
         token_env=args.token_env,
         restricted_token_env=args.restricted_token_env,
+        other_token_env=args.other_token_env,
         disposable_ids=args.disposable_id,
         timeout=args.timeout,
         gone_deadline=args.gone_deadline,
@@ -389,6 +397,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
             mock.MockOptions(
                 token=token,
                 restricted_token=args.restricted_token,
+                other_token=args.other_token,
                 faults=frozenset(args.fault),
                 quirks=frozenset(args.quirk),
                 delete_delay=args.delete_delay,
@@ -409,6 +418,7 @@ def _cmd_mock(args: argparse.Namespace) -> ExitCode:
     base_url = server.url.rstrip("/") + load_vendor(args.vendor).server_path
     restricted = f", restricted token {args.restricted_token}" if args.restricted_token else ""
     quirks = f", quirks {','.join(sorted(args.quirk))}" if args.quirk else ""
+    restricted += f", second workspace's token {args.other_token}" if args.other_token else ""
     print(
         f"serving the {args.vendor} reference mock on {server.url} (base URL {base_url}, token {token}"
         f"{restricted}{quirks}; Ctrl-C to stop)",

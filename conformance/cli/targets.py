@@ -52,6 +52,9 @@ def cmd_targets(args: argparse.Namespace) -> ExitCode:
         if target.restricted_token_env:
             state = "set" if os.environ.get(target.restricted_token_env) else "NOT SET"
             restricted = f", restricted ${target.restricted_token_env} ({state})"
+        if target.other_token_env:
+            state = "set" if os.environ.get(target.other_token_env) else "NOT SET"
+            restricted += f", second identity ${target.other_token_env} ({state})"
         tls = (
             "verify off" if target.verify is False else f"CA {target.verify}" if isinstance(target.verify, str) else ""
         )

@@ -73,6 +73,7 @@ class MockOptions:
 
     token: str = "conformance-local-token"
     restricted_token: str | None = None
+    other_token: str | None = None  # a second workspace/account: its own resources (``Workspaces``)
     faults: frozenset[str] = frozenset()
     quirks: frozenset[str] = frozenset()
     delete_delay: float = 0.0
@@ -274,6 +275,36 @@ class Store:
             return list(self._items)
 
 
+class Workspaces:
+    """One store per credential: the main token's (seeded, the admin routes') and the second identity's.
+
+    Each token is its own workspace/account: a name is unique only within its own store, and a delete finds only
+    the caller's resources (another workspace's id answers as an unknown one). ``shared`` (an isolation fault) makes
+    every token use the main store.
+    """
+
+    def __init__(self, options: MockOptions, main: Store, *, shared: bool = False) -> None:
+        """Keep ``main`` for the main token (and any other credential); a new, empty store for the other token."""
+        self.main = main
+        self.other = main if shared or options.other_token is None else Store()
+        self._other_token = options.other_token
+
+    def of(self, header: str | None) -> Store:
+        """The store of the credential in an ``Authorization`` header value (the main one unless it is the other's)."""
+        if self._other_token is None or self.other is self.main:
+            return self.main
+        parsed = parse_authorization(header)
+        if parsed is not None and secrets.compare_digest(parsed[1].encode(), self._other_token.encode()):
+            return self.other
+        return self.main
+
+    def others(self, store: Store) -> Store | None:
+        """The store of the other workspace than ``store``'s (None when there is only one)."""
+        if self.other is self.main:
+            return None
+        return self.main if store is self.other else self.other
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 _DECODER = json.JSONDecoder()
 
@@ -350,6 +381,7 @@ class Authenticator:
         self.hint = hint
         self._token = options.token.encode()
         self._restricted = options.restricted_token.encode() if options.restricted_token else None
+        self._other = options.other_token.encode() if options.other_token else None
 
     def check(self, header: str | None, permission: str, any_scheme: bool = False) -> tuple[int, str]:
         """Return (0, "") when allowed, else (401 or 403, reason)."""
@@ -363,6 +395,8 @@ class Authenticator:
             return 401, f"unsupported authorization scheme; expected '{self.hint}'"
         given = credentials.encode()
         if secrets.compare_digest(given, self._token):
+            return 0, ""
+        if self._other is not None and secrets.compare_digest(given, self._other):
             return 0, ""
         if self._restricted is not None and secrets.compare_digest(given, self._restricted):
             return 403, f"the credentials lack the {permission} permission"

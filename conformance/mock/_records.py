@@ -38,7 +38,7 @@ class Redaction:
         """Know the credential headers of the contract and the mock's own tokens."""
         names = {contract.auth.header.lower(), *(alias.header.lower() for alias in contract.auth.aliases)}
         self.headers_secret = ALWAYS_SECRET | names
-        self.secrets = {s for s in (options.token, options.restricted_token) if s}
+        self.secrets = {s for s in (options.token, options.restricted_token, options.other_token) if s}
 
     def ordered(self, extra: set[str]) -> list[str]:
         """The secrets worth replacing (four characters or more), longest first: the order ``scrub`` replaces in."""

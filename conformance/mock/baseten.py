@@ -21,6 +21,7 @@ from ._common import (
     MockOptions,
     MockRequest,
     Reply,
+    Workspaces,
     admin_routes,
     build_app,
     check_faults,
@@ -51,6 +52,7 @@ FAULTS: dict[str, str] = {
     "baseten-delete-text-plain": "delete answers its 200 JSON tombstone with content-type text/plain",
     "baseten-accepts-any-key": "delete accepts any well-formed key under an accepted scheme, valid or not",
     "baseten-500-on-odd-id": "delete answers 500 when the id has a character outside [A-Za-z0-9_-]",
+    "baseten-cross-tenant-delete": "a delete of another account's model id (another API key's) deletes it",
 }
 
 QUIRKS: dict[str, str] = {
@@ -104,6 +106,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return {"id": model_id}
 
     store = new_store(options, seed)
+    workspaces = Workspaces(options, store)
 
     def tombstone(model_id: str) -> JsonObject:
         """Build the ModelTombstoneV1, honouring the tombstone faults."""
@@ -135,10 +138,14 @@ def create_app(options: MockOptions | None = None) -> MockApp:
                 status = 0
             if status:
                 return error(status, reason)
+        own = workspaces.of(request.header("authorization"))
         if "baseten-delete-does-not-delete" in faults:
-            model = store.get(model_id)
+            model = own.get(model_id)
         else:
-            model = store.delete(model_id, options.delete_delay)
+            model = own.delete(model_id, options.delete_delay)
+        other = workspaces.others(own) if "baseten-cross-tenant-delete" in faults else None
+        if model is None and other is not None:
+            model = other.delete(model_id, options.delete_delay)
         if model is None and "idempotent-delete" in quirks:
             return Reply(deleted_status, encode({"id": model_id, "deleted": False}), deleted_media)
         if model is None:

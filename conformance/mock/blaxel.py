@@ -26,6 +26,8 @@ from ._common import (
     MockOptions,
     MockRequest,
     Reply,
+    Store,
+    Workspaces,
     admin_routes,
     build_app,
     check_faults,
@@ -92,6 +94,9 @@ FAULTS: dict[str, str] = {
     "delete-401-plain-text": "delete answers 401 as a text/plain 'Unauthorized' page, as an auth proxy would",
     "delete-404-detail-body": "delete answers 404 with {detail} instead of the Error shape",
     "create-ignores-enabled-default": "create stores spec.enabled false when omitted (default true)",
+    "blaxel-shared-namespace": "one store for every token: another workspace's create of a name answers 409, "
+    "its delete deletes the first workspace's model",
+    "blaxel-cross-tenant-delete": "a delete of a name absent from the caller's workspace deletes another workspace's",
     "create-rejects-some-runtime-types": "create answers 400 for every other spec.runtime.type (openai among them)",
     "create-keeps-rejected": "create answers 400 to an invalid body but keeps its metadata.name taken",
     "delete-case-insensitive": "delete finds the model by its name lower-cased (ABC deletes abc)",
@@ -425,6 +430,12 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return build_model({"name": name}, {"enabled": True}, options.workspace, minimal_answers, FOREIGN_ACTOR)
 
     store = new_store(options, minimal, foreign)
+    workspaces = Workspaces(options, store, shared="blaxel-shared-namespace" in faults)
+
+    def workspace_of(own: Store) -> str:
+        """The workspace name of a store (the second token's workspace has its own)."""
+        return options.workspace if own is store else f"{options.workspace}-other"
+
     gone_once: set[str] = set()  # names answered 404 once (the delete-comes-back fault)
     came_back: set[str] = set()
 
@@ -497,6 +508,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
                 status = create_auth_fault(status, header)
             if status:
                 return create_error(status, reason)
+        own = workspaces.of(credentials(request))
         try:
             body = await read_json(request)
         except BodyError as exc:
@@ -511,7 +523,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         except Invalid as exc:
             sent = body.get("metadata") if isinstance(body, dict) else None
             if "create-keeps-rejected" in faults and isinstance(sent, dict) and isinstance(sent.get("name"), str):
-                store.add(sent["name"], encode(minimal(sent["name"])))
+                own.add(sent["name"], encode(minimal(sent["name"])))
             lenient = _lenient(body) if "create-lenient-types" in faults else None
             if lenient is None:
                 return create_error(invalid_status, str(exc))
@@ -525,7 +537,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
             spec.pop("enabled", None)
         if "blaxel-spec-defaults" in quirks:
             spec = {**{k: list(v) if isinstance(v, list) else v for k, v in SPEC_DEFAULTS.items()}, **spec}
-        model = build_model(metadata, spec, options.workspace, minimal_answers, status=created_status)
+        model = build_model(metadata, spec, workspace_of(own), minimal_answers, status=created_status)
         if "create-keeps-readonly" in faults and isinstance(body.get("metadata"), dict):
             sent = body["metadata"]
             for key in ("createdAt", "updatedAt", "createdBy", "updatedBy", "plan", "url", "workspace"):
@@ -533,8 +545,8 @@ def create_app(options: MockOptions | None = None) -> MockApp:
                     model["metadata"][key] = sent[key]
         stored = encode(model)
         if "create-no-409" in faults:
-            store.put(name, stored)
-        elif not store.add(name, stored):
+            own.put(name, stored)
+        elif not own.add(name, stored):
             return create_error(409, f"model {name} already exists")
         return Reply(200, encode(create_view(model)) if faults & _CREATE_VIEW_FAULTS else stored, ok_media)
 
@@ -558,11 +570,15 @@ def create_app(options: MockOptions | None = None) -> MockApp:
                 if status == 401 and "delete-401-plain-text" in faults:
                     return Reply(401, b"Unauthorized", "text/plain", {"WWW-Authenticate": 'Bearer realm="blaxel"'})
                 return error(status, reason)
+        own = workspaces.of(credentials(request))
         if "delete-does-not-delete" in faults:
-            stored = store.get(name)
+            stored = own.get(name)
             data = mark(stored) if stored is not None else None
         else:
-            data = store.delete(name, options.delete_delay, mark)
+            data = own.delete(name, options.delete_delay, mark)
+        elsewhere = workspaces.others(own) if "blaxel-cross-tenant-delete" in faults else None
+        if data is None and elsewhere is not None:
+            data = elsewhere.delete(name, options.delete_delay, mark)
         if data is None:
             gone_once.add(name)
             if "delete-500-on-unknown" in faults:

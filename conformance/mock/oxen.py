@@ -22,6 +22,7 @@ from ._common import (
     MockOptions,
     MockRequest,
     Reply,
+    Workspaces,
     admin_routes,
     build_app,
     check_faults,
@@ -63,6 +64,7 @@ FAULTS: dict[str, str] = {
     "oxen-accepts-any-token": "delete accepts any well-formed Bearer token, valid or not",
     "oxen-pricing-cost-as-string": "delete answers pricing.input_cost_per_token as a string",
     "oxen-500-on-odd-id": "delete answers 500 when the id has a character outside [A-Za-z0-9_-]",
+    "oxen-cross-tenant-delete": "a delete of another account's model id (another token's) deletes it",
 }
 
 QUIRKS: dict[str, str] = {
@@ -172,6 +174,7 @@ def create_app(options: MockOptions | None = None) -> MockApp:
         return shaped(build_model(model_id, "team-a"))
 
     store = new_store(options, seed, foreign)
+    workspaces = Workspaces(options, store)
 
     def view(model: JsonObject) -> JsonObject:
         """Apply the response faults to a copy of the model."""
@@ -223,10 +226,14 @@ def create_app(options: MockOptions | None = None) -> MockApp:
                 status = 0
             if status:
                 return error(status, reason)
+        own = workspaces.of(request.header("authorization"))
         if "oxen-delete-does-not-delete" in faults:
-            model = store.get(model_id)
+            model = own.get(model_id)
         else:
-            model = store.delete(model_id, options.delete_delay)
+            model = own.delete(model_id, options.delete_delay)
+        other = workspaces.others(own) if "oxen-cross-tenant-delete" in faults else None
+        if model is None and other is not None:
+            model = other.delete(model_id, options.delete_delay)
         if model is None:
             if "oxen-500-on-unknown" in faults:
                 return error(500, "internal server error")

@@ -56,5 +56,7 @@ class ReportInput:
 
 def environment_secrets(runs: Sequence[RunResults]) -> list[str]:
     """The values of the targets' token variables, where set in this environment."""
-    names = {str(t.get(k)) for r in runs for t in r.targets for k in ("token_env", "restricted_token_env")}
+    names = {
+        str(t.get(k)) for r in runs for t in r.targets for k in ("token_env", "restricted_token_env", "other_token_env")
+    }
     return [os.environ[n] for n in sorted(names) if n and os.environ.get(n)]

@@ -56,11 +56,15 @@ def check_tokens(targets: Sequence[Target]) -> None:
     for target in targets:
         if target.owned:
             continue
-        for role, name in (("token", target.token_env), ("restricted token", target.restricted_token_env)):
+        for role, name, flag in (
+            ("token", target.token_env, "--token-env"),
+            ("restricted token", target.restricted_token_env, "--restricted-token-env"),
+            ("second identity's token", target.other_token_env, "--other-token-env"),
+        ):
             if name and not os.environ.get(name):
                 raise UsageError(
                     f"target {target.name}: ${name} (its {role}) is not set: export it, or name another variable "
-                    f"with --{'restricted-' if role != 'token' else ''}token-env"
+                    f"with {flag}"
                 )
 
 

@@ -40,7 +40,8 @@ def plan_text(targets: Sequence[Target], requirements: Sequence[str] = (), profi
             "",
             f"target {target.name}: vendor {target.vendor}, {target.base_url}",
             f"  token from ${target.token_env} ({token})"
-            + (f", restricted token from ${target.restricted_token_env}" if target.restricted_token_env else ""),
+            + (f", restricted token from ${target.restricted_token_env}" if target.restricted_token_env else "")
+            + (f", second identity's token from ${target.other_token_env}" if target.other_token_env else ""),
             f"  destructive calls {destructive}; names start with {target.name_prefix}-<run id>-; {disposable}",
             f"  limits: {limits_text(target)}",
         ]

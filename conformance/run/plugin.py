@@ -33,6 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-vendor", default=None, help="vendor of a single target")
     group.addoption("--conformance-base-url", default=None, help="base URL of that target (the spec's server URL)")
     group.addoption("--conformance-token-env", default=None, help="environment variable holding its token")
+    group.addoption(
+        "--conformance-other-token-env",
+        default=None,
+        help="environment variable holding the token of a second identity (another workspace or account)",
+    )
     group.addoption("--conformance-disposable-id", action="append", default=[], help="an id the run may delete")
     group.addoption("--conformance-profile", default="quick", help="quick or nightly")
     group.addoption("--conformance-seed", type=int, default=None, help="seed for reproducible generation")
@@ -140,6 +145,7 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
                 vendor=vendor,
                 base_url=base_url,
                 token_env=token_env or profile.token_env,
+                other_token_env=config.getoption("--conformance-other-token-env") or None,
                 disposable_ids=tuple(config.getoption("--conformance-disposable-id")),
                 allow_destructive=bool(config.getoption("--conformance-allow-destructive")),
             )

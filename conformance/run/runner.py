@@ -27,6 +27,7 @@ from conformance.target.model import Target, with_deadline, with_slots
 
 EMBEDDED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_TOKEN"
 EMBEDDED_RESTRICTED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN"
+EMBEDDED_OTHER_TOKEN_ENV = "CONFORMANCE_EMBEDDED_OTHER_TOKEN"  # a second workspace/account of every mock
 SEEDED_IDS_PER_VENDOR = 400
 
 
@@ -126,6 +127,8 @@ def embedded_targets(
     os.environ[EMBEDDED_TOKEN_ENV] = token
     restricted = os.environ.get(EMBEDDED_RESTRICTED_TOKEN_ENV) or "cf-restricted-" + secrets.token_hex(12)
     os.environ[EMBEDDED_RESTRICTED_TOKEN_ENV] = restricted
+    other = os.environ.get(EMBEDDED_OTHER_TOKEN_ENV) or "cf-other-" + secrets.token_hex(12)
+    os.environ[EMBEDDED_OTHER_TOKEN_ENV] = other
     for name in vendors:
         ensure_mock(name)
     assigned = faults_by_vendor(faults, vendors)
@@ -149,6 +152,7 @@ def embedded_targets(
             options = mock.MockOptions(
                 token=token,
                 restricted_token=restricted,
+                other_token=other,
                 faults=frozenset(assigned[name]),
                 quirks=frozenset(quirked[name]),
                 delete_delay=delete_delay,
@@ -166,6 +170,7 @@ def embedded_targets(
                     base_url=server.url + vendor.server_path,
                     token_env=EMBEDDED_TOKEN_ENV,
                     restricted_token_env=EMBEDDED_RESTRICTED_TOKEN_ENV,
+                    other_token_env=EMBEDDED_OTHER_TOKEN_ENV,
                     owned=True,
                     disposable_ids=seeded,
                     # without a delay the mock deletes before it answers; a quirk may set one (options.delete_delay)

@@ -162,6 +162,7 @@ FIELDS: dict[str, Parser] = {
     "base_url": _text,
     "token_env": _env_name,
     "restricted_token_env": _env_name,
+    "other_token_env": _env_name,
     "timeout": _number,
     "gone_deadline": _number,
     "budget": _number,
@@ -218,6 +219,7 @@ def _target(name: str, values: Mapping[str, Any], where: _Where) -> Target:
         base_url=base_url,
         token_env=merged.get("token_env") or vendor.token_env,
         restricted_token_env=merged.get("restricted_token_env"),
+        other_token_env=merged.get("other_token_env"),
         disposable_ids=merged.get("disposable_ids", ()),
         name_prefix=merged["name_prefix"],
         timeout=merged["timeout"],
@@ -421,6 +423,7 @@ class Overrides:
     base_url: str | None = None
     token_env: str | None = None
     restricted_token_env: str | None = None
+    other_token_env: str | None = None
     disposable_ids: Sequence[str] = ()
     timeout: float | None = None
     gone_deadline: float | None = None
@@ -437,7 +440,7 @@ class Overrides:
         changes: dict[str, Any] = {}
         if self.base_url:
             changes["base_url"] = check_base_url(self.base_url)
-        for name in ("token_env", "restricted_token_env"):
+        for name in ("token_env", "restricted_token_env", "other_token_env"):
             value = getattr(self, name)
             if value:
                 if not ENV_NAME.match(value):
@@ -479,8 +482,12 @@ def resolve_targets(
     if names:
         if vendors:
             raise UsageError("--target and --vendor cannot be combined: a target names its vendor")
-        if len(names) > 1 and (base_url or overrides.token_env or overrides.restricted_token_env):
-            raise UsageError("--base-url, --token-env and --restricted-token-env apply to a single --target")
+        if len(names) > 1 and (
+            base_url or overrides.token_env or overrides.restricted_token_env or overrides.other_token_env
+        ):
+            raise UsageError(
+                "--base-url, --token-env, --restricted-token-env and --other-token-env apply to a single --target"
+            )
         if len(set(names)) != len(names):
             raise UsageError("a --target is named twice")
         config = load_config(config_path)

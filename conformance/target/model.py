@@ -36,6 +36,7 @@ class Target:
     gone_deadline: float = 15.0
     allow_destructive: bool = True
     restricted_token_env: str | None = None
+    other_token_env: str | None = None
     verify: bool | str = True
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     budget: float | None = None
@@ -57,6 +58,10 @@ class Target:
     def restricted_token(self) -> str | None:
         """The restricted token, if the target declares one."""
         return os.environ.get(self.restricted_token_env) if self.restricted_token_env else None
+
+    def other_token(self) -> str | None:
+        """The token of a second identity (another workspace or account), if the target declares one."""
+        return os.environ.get(self.other_token_env) if self.other_token_env else None
 
     @property
     def suite_deadline(self) -> float | None:

@@ -21,6 +21,7 @@ from conformance.mock import MockOptions, UnknownFault, create_app, faults_of, v
 from conformance.mock import blaxel as blaxel_module
 from conformance.mock._common import Store
 from tests.helpers import ResponseLike
+from tests.mock.test_identity_mock import IDENTITY_PROBES, OTHER_TOKEN
 
 VENDORS = vendors()
 
@@ -46,6 +47,7 @@ RUNTIME_TYPES = (
 def client(vendor: str, *faults: str, **options: Any) -> TestClient:
     """Build a test client for vendor with the given faults and options."""
     options.setdefault("restricted_token", RESTRICTED)
+    options.setdefault("other_token", OTHER_TOKEN)
     return TestClient(create_app(vendor, MockOptions(faults=frozenset(faults), **options)))
 
 
@@ -845,6 +847,8 @@ BASETEN_PROBES: dict[str, tuple[Probe, Any]] = {
 }
 
 PROBES = {"blaxel": BLAXEL_PROBES, "oxen": OXEN_PROBES, "baseten": BASETEN_PROBES}
+for _vendor, _probes in IDENTITY_PROBES.items():
+    PROBES[_vendor] = {**PROBES[_vendor], **_probes}
 FAULT_CASES = [(vendor, fault) for vendor, probes in PROBES.items() for fault in probes]
 
 

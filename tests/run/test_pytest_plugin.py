@@ -16,12 +16,13 @@ import pytest
 from tests.helpers import mock_process
 
 TOKEN = "plugin-route-token-123"
+OTHER = "plugin-route-other-token-456"  # a second account (the isolation rows)
 
 
 @pytest.fixture
 def baseten_mock() -> Iterator[str]:
     seeds = [arg for i in range(30) for arg in ("--seed-id", f"plug-{i}")]
-    with mock_process("--vendor", "baseten", "--token", TOKEN, *seeds) as url:
+    with mock_process("--vendor", "baseten", "--token", TOKEN, "--other-token", OTHER, *seeds) as url:
         yield url
 
 
@@ -53,17 +54,20 @@ def _pytest(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.Completed
         capture_output=True,
         text=True,
         timeout=240,
-        env={**os.environ, "PLUGIN_TOKEN": TOKEN},
+        env={**os.environ, "PLUGIN_TOKEN": TOKEN, "PLUGIN_OTHER_TOKEN": OTHER},
         check=False,
     )
     return result, json.loads((report / "results.json").read_text())
 
 
 def test_plain_pytest_runs_the_catalog_against_a_target(tmp_path: Path, baseten_mock: str) -> None:
-    result, data = _pytest(tmp_path, baseten_mock, "--conformance-allow-destructive")
+    other = ("--conformance-other-token-env", "PLUGIN_OTHER_TOKEN")
+    result, data = _pytest(tmp_path, baseten_mock, "--conformance-allow-destructive", *other)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     statuses = {r["requirement"]: r["status"] for r in data["results"]}
     assert statuses["BTN-DELETE-TOMBSTONE-ID"] == "passed"
+    assert statuses["BTN-DELETE-OTHER-IDENTITY-CANNOT-DELETE"] == "passed"
+    assert OTHER not in (tmp_path / "report" / "results.json").read_text()
     assert set(statuses.values()) <= {"passed", "skipped"}
 
 
