@@ -256,6 +256,9 @@ def run_selftest(
     with it, only the rows that are not ok and the final line."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs: expected a number of processes >= 1, got {jobs}")
+    from conformance.catalog.profiles import get_profile
+
+    get_profile(profile)  # an unknown profile is one line before anything runs
     cases = (
         selftest_cases(vendors, faults, quirks) if mutants is None else [(v, "", ()) for v in vendors or vendor_names()]
     )

@@ -50,11 +50,14 @@ def test_score_bars_are_proportional(matrix_dir: Path) -> None:
     page = (matrix_dir / "matrix.html").read_text(encoding="utf-8")
     data = json.loads((matrix_dir / "matrix.json").read_text(encoding="utf-8"))
     faulty = next(c for c in data["columns"] if c["label"] == "blaxel-mock · no-409")["score"]["MUST"]
-    assert faulty["passed"] == faulty["total"] - 1 and faulty["total"] >= 20
     passed, total = faulty["passed"], faulty["total"]
-    bar = f'aria-label="{passed} of {total} passed"><span class="ok w95"></span>'
-    assert bar in page, "one failure in many is a sliver of red, not a red bar"
-    assert 'aria-label="9 of 9 passed"><span class="ok w100"></span>' in page
+    assert 0 < total - passed <= total // 10 and total >= 20  # a few failures among many rows
+    width = min(5 * round(round(100 * passed / total) / 5), 95)
+    bar = f'aria-label="{passed} of {total} passed"><span class="ok w{width}"></span>'
+    assert width >= 90 and bar in page, "a few failures in many are a sliver of red, not a red bar"
+    clean = next(c for c in data["columns"] if c["label"] == "baseten-mock · faithful")["score"]["MUST"]
+    assert clean["passed"] == clean["total"] > 0
+    assert f'aria-label="{clean["total"]} of {clean["total"]} passed"><span class="ok w100"></span>' in page
 
 
 @NEEDS_CHROMIUM

@@ -52,7 +52,8 @@ def html_server() -> Iterator[str]:
 
 
 def _one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    """The error line: the only line of stderr besides progress lines (printed while a run works)."""
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith(("progress: ", "run "))]
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
     return lines[0]
