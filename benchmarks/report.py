@@ -57,12 +57,20 @@ COLUMNS: dict[str, list[tuple[str, str, int]]] = {
         ("added s", "added_s", 1),
         ("added / (exch x RTT)", "added_vs_sequential", 2),
     ],
+    "servers": [
+        ("req/s", "rps", 0),
+        ("p50 ms", "p50_ms", 2),
+        ("p99 ms", "p99_ms", 2),
+        ("errors", "errors", 0),
+        ("x uvicorn", "x_uvicorn", 2),
+    ],
 }
 TITLES = {
     "mock": "Mock throughput and latency (wrk, 2 threads x 16 connections)",
     "suite": "Suite speed (embedded mocks) beside the plain schemathesis CLI",
     "selftest": "Self-test (quick profile): wall time, and the slowest faults to detect",
     "growth": "Growth with examples and with targets at once",
+    "servers": "Faithful mocks under uvicorn and granian (wrk, 2 threads x 16 connections)",
     "latency": "Quick profile against a live target behind the latency proxy (0 and 100 ms RTT)",
 }
 _STARTED = time.monotonic()
