@@ -81,18 +81,18 @@ def _load_figures(loads: list[wrk.Load], expect_errors: bool = False) -> dict[st
     }
 
 
-def _mock_server(kind: Kind, validate: bool, per_thread: int, work: Path, tag: str) -> Server:
+def _mock_server(kind: Kind, validate: bool, per_thread: int, work: Path, tag: str, server: str = "uvicorn") -> Server:
     """Start the vendor's mock (seeded with ``per_thread`` ids per wrk thread) in its own process."""
     port = free_port()
-    args = ["--app", "mock", "--vendor", kind.vendor, "--port", str(port), "--token", TOKEN]
+    args = ["--app", "mock", "--vendor", kind.vendor, "--port", str(port), "--token", TOKEN, "--server", server]
     args += ["--validate"] if validate else []
     args += ["--seed-count", str(per_thread), "--seed-threads", str(wrk.THREADS)]
     return start_server(f"{kind.vendor} mock", python_server_argv(*args), port, work / f"{tag}.log")
 
 
-def _pool_size(kind: Kind, validate: bool, opts: Options, work: Path) -> int:
+def _pool_size(kind: Kind, validate: bool, opts: Options, work: Path, server_name: str = "uvicorn") -> int:
     """Seeded ids per wrk thread: a probe's rate of deletes of unknown ids x duration x margin."""
-    server = _mock_server(kind, validate, 0, work, f"{kind.vendor}-probe")
+    server = _mock_server(kind, validate, 0, work, f"{kind.vendor}-probe", server_name)
     try:
         probe = wrk.run(server.port, kind.script("probe"), max(2.0, opts.warmup))
     finally:

@@ -51,12 +51,27 @@ COLUMNS: dict[str, list[tuple[str, str, int]]] = {
         ("tree MiB", "tree_peak_mib", 0),
         ("s/target", "wall_per_target_s", 1),
     ],
+    "latency": [
+        ("wall s", "wall_s", 1),
+        ("exchanges", "exchanges", 0),
+        ("added s", "added_s", 1),
+        ("added / (exch x RTT)", "added_vs_sequential", 2),
+    ],
+    "servers": [
+        ("req/s", "rps", 0),
+        ("p50 ms", "p50_ms", 2),
+        ("p99 ms", "p99_ms", 2),
+        ("errors", "errors", 0),
+        ("x uvicorn", "x_uvicorn", 2),
+    ],
 }
 TITLES = {
     "mock": "Mock throughput and latency (wrk, 2 threads x 16 connections)",
     "suite": "Suite speed (embedded mocks) beside the plain schemathesis CLI",
     "selftest": "Self-test (quick profile): wall time, and the slowest faults to detect",
     "growth": "Growth with examples and with targets at once",
+    "servers": "Faithful mocks under uvicorn and granian (wrk, 2 threads x 16 connections)",
+    "latency": "Quick profile against a live target behind the latency proxy (0 and 100 ms RTT)",
 }
 _STARTED = time.monotonic()
 
@@ -145,5 +160,15 @@ def evaluate_targets(rows: dict[str, list[Row]]) -> list[dict[str, Any]]:
             out.append(
                 {"target": f"suite overhead per case, {row.name}", "measured": f"{times:.2f}x schemathesis",
                  "limit": "<= 1.2x", "met": times <= 1.2}
+            )  # fmt: skip
+    for row in rows.get("latency", []):
+        limit = row.info.get("target_s")
+        if limit is not None:
+            wall = row.figures["wall_s"].median
+            same = row.info.get("verdicts_identical")
+            out.append(
+                {"target": f"{row.name}: wall time, verdicts as at 0 ms", "limit": f"<= {limit:g} s, identical",
+                 "measured": f"{wall:.1f} s, verdicts {'identical' if same else 'DIFFER'}",
+                 "met": wall <= limit and bool(same)}
             )  # fmt: skip
     return out

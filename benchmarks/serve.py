@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +62,46 @@ def mock_app(vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any
     return mock.create_app(vendor, options)
 
 
+APP_ENV = "CONFORMANCE_BENCH_APP"  # granian imports the app: its arguments travel in this variable (JSON)
+
+
+def build_app(app: str, vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any:
+    """The app ``--app`` names."""
+    if app == "ceiling":
+        return ceiling_app()
+    if app == "ceiling-asgi":
+        return _fixed_asgi
+    return mock_app(vendor, token, validate, ids)
+
+
+def granian_app() -> Any:
+    """The app factory granian imports (``benchmarks.serve:granian_app``), reading its arguments from the env."""
+    spec = json.loads(os.environ[APP_ENV])
+    app = build_app(spec["app"], spec["vendor"], spec["token"], spec["validate"], spec["ids"])
+    gc.freeze()
+    return app
+
+
+def serve_granian(spec: dict[str, Any], port: int) -> None:
+    """Serve with granian 2.x: one worker, one runtime thread, asyncio loop (uvloop when installed), HTTP/1."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.server import Server
+
+    os.environ[APP_ENV] = json.dumps(spec)
+    Server(
+        "benchmarks.serve:granian_app",
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=1,
+        loop=Loops.auto,
+        http=HTTPModes.http1,
+        log_access=False,
+        backlog=512,
+    ).serve()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the arguments and serve until killed."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
@@ -70,13 +112,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--validate", action="store_true")
     parser.add_argument("--seed-count", type=int, default=0, help="seeded ids per wrk thread")
     parser.add_argument("--seed-threads", type=int, default=2)
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     args = parser.parse_args(argv)
-    if args.app == "ceiling":
-        app: Any = ceiling_app()
-    elif args.app == "ceiling-asgi":
-        app = _fixed_asgi
-    else:
-        app = mock_app(args.vendor, args.token, args.validate, seed_ids(args.seed_threads, args.seed_count))
+    ids = seed_ids(args.seed_threads, args.seed_count)
+    if args.server == "granian":
+        spec = {"app": args.app, "vendor": args.vendor, "token": args.token, "validate": args.validate, "ids": ids}
+        serve_granian(spec, args.port)
+        return
+    app = build_app(args.app, args.vendor, args.token, args.validate, ids)
     gc.freeze()  # what `conformance mock` does too: the start-up heap is never scanned again
     uvicorn.run(
         app,

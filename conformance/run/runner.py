@@ -244,6 +244,8 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
             scratch,
             "-p",
             "no:cacheprovider",
+            # pytest11 plugins the suite never uses (it drives schemathesis and anyio itself): about 110 ms of imports
+            *("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:platformdirs"),
             "--assert=plain",  # no assert rewriting of ~340 plugin modules per run: the suite raises its own verdicts
             "-q",
             "--tb=short",

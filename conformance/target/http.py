@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import email.utils
 import json
+import os
 import random
 import ssl
 import threading
@@ -87,6 +88,27 @@ class _LoopThread:
             self.loop.close()
 
 
+_SSL_CONTEXTS: dict[tuple[bool, str | None, str | None], ssl.SSLContext] = {}
+_SSL_LOCK = threading.Lock()
+
+
+def default_ssl_context(trust_env: bool) -> ssl.SSLContext:
+    """httpx's default verifying context (certifi, or $SSL_CERT_FILE/$SSL_CERT_DIR with ``trust_env``), built once.
+
+    Building one loads the CA bundle (about 75 ms); a run makes several clients, and a context is safe to share.
+    """
+    key = (
+        (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if trust_env
+        else (False, None, None)
+    )
+    with _SSL_LOCK:
+        context = _SSL_CONTEXTS.get(key)
+        if context is None:
+            context = _SSL_CONTEXTS[key] = httpx.create_ssl_context(verify=True, trust_env=trust_env)
+        return context
+
+
 class RecordingClient:
     """An httpx client bound to one target that records every exchange, redacted, within hard limits.
 
@@ -139,6 +161,8 @@ class RecordingClient:
         self._lock = threading.Lock()
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)
+        elif verify is True:
+            verify = default_ssl_context(trust_env)
         self._loop = _LoopThread(f"http:{urlsplit(self.base_url).netloc}")
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), verify=verify, trust_env=trust_env, proxy=proxy, follow_redirects=False
