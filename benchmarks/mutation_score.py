@@ -29,6 +29,7 @@ from conformance.run.servers import BackgroundServer
 
 TOKEN = "cf-mutant-token-a1b2c3"
 RESTRICTED = "cf-mutant-restricted-d4e5f6"
+OTHER = "cf-mutant-other-identity-a7b8c9"  # a second workspace's token (the isolation rows)
 DISPOSABLE = 40
 SERVER_PATH_KEY = "server_path"
 
@@ -131,7 +132,9 @@ def run_one(
     profile = yaml.safe_load((spec_dir / "vendor.yaml").read_text(encoding="utf-8"))
     creates = "create" in (profile.get("operations") or {})
     ids = () if creates else tuple(f"cf-disposable-{i}" for i in range(DISPOSABLE))
-    options = mock.MockOptions(token=TOKEN, restricted_token=RESTRICTED, seed_ids=ids, mutant=name if mutant else None)
+    options = mock.MockOptions(
+        token=TOKEN, restricted_token=RESTRICTED, other_token=OTHER, seed_ids=ids, mutant=name if mutant else None
+    )
     app = mock.create_app(vendor, options)
     server = BackgroundServer(app).start()
     report = out / vendor / name
@@ -139,6 +142,7 @@ def run_one(
         sys.executable, "-m", "conformance", "run", "--vendor", vendor,
         "--base-url", server.url + str(profile.get(SERVER_PATH_KEY) or ""),
         "--token-env", "CF_MUTANT_TOKEN", "--restricted-token-env", "CF_MUTANT_RESTRICTED",
+        "--other-token-env", "CF_MUTANT_OTHER",
         "--allow-destructive", "--budget", str(budget), "--seed", str(seed), "--report-dir", str(report),
         "--gone-deadline", "2",
     ]  # fmt: skip
@@ -148,7 +152,7 @@ def run_one(
         for row in catalog_rows(vendor):
             if row.get("operation") == mutant.operation:
                 command += ["--requirement", str(row["id"])]
-    env = {**os.environ, "CF_MUTANT_TOKEN": TOKEN, "CF_MUTANT_RESTRICTED": RESTRICTED}
+    env = {**os.environ, "CF_MUTANT_TOKEN": TOKEN, "CF_MUTANT_RESTRICTED": RESTRICTED, "CF_MUTANT_OTHER": OTHER}
     started = time.monotonic()
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=budget + 60, check=False)

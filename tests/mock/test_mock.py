@@ -123,6 +123,7 @@ def test_public_api() -> None:
         "faults_of",
         "UnknownFault",
         "load_mock_module",
+        "mutants_of",
         "quirks_of",
     }
     assert set(VENDORS) >= {"blaxel", "oxen", "baseten"}
