@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.catalog.loader import load_vendor, vendor_names
-from conformance.errors import ExitCode, InfrastructureError, UsageError
-from conformance.run.runner import RunRequest, execute
+from conformance.errors import ConformanceError, ExitCode, InfrastructureError, UsageError
+from conformance.run.runner import RunOutcome, RunRequest, execute
 
 # (vendor, fault or "quirk:NAME" or "" for the faithful mock, expected requirement ids)
 Case = tuple[str, str, tuple[str, ...]]
@@ -129,7 +129,27 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     started = time.perf_counter()
     quirk = fault.removeprefix(QUIRK) if fault.startswith(QUIRK) else ""
     mutant = fault.removeprefix(MUTANT) if fault.startswith(MUTANT) else ""
-    outcome = execute(
+    try:
+        outcome = _execute_case(vendor, fault, quirk, mutant, settings)
+    except ConformanceError as exc:  # a set-up error the case itself caused (a mutant deleted a disposable id, ...)
+        if not mutant:
+            raise
+        seconds = time.perf_counter() - started
+        return FaultOutcome(vendor, fault, expected, [], seconds, [f"set-up error: {exc}"])
+    failed = sorted(r.requirement for r in outcome.results.results if r.status == "failed")
+    errors = sorted(r.requirement for r in outcome.results.results if r.status == "error")
+    seconds = time.perf_counter() - started
+    interrupted = outcome.exit_code == ExitCode.INTERRUPTED
+    foreign = sorted(i for ids in outcome.foreign_deletions.values() for i in ids)
+    must = sorted(
+        f"{r.operation}:{r.requirement}" for r in outcome.results.results if r.status == "failed" and r.level == "MUST"
+    )
+    return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign, must)
+
+
+def _execute_case(vendor: str, fault: str, quirk: str, mutant: str, settings: CaseSettings) -> RunOutcome:
+    """One run of the suite against the vendor's embedded mock with the case's fault, quirk or mutant."""
+    return execute(
         RunRequest(
             vendors=[vendor],
             profile=settings.profile,
@@ -141,15 +161,6 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
             requirements=settings.requirements,
         )
     )
-    failed = sorted(r.requirement for r in outcome.results.results if r.status == "failed")
-    errors = sorted(r.requirement for r in outcome.results.results if r.status == "error")
-    seconds = time.perf_counter() - started
-    interrupted = outcome.exit_code == ExitCode.INTERRUPTED
-    foreign = sorted(i for ids in outcome.foreign_deletions.values() for i in ids)
-    must = sorted(
-        f"{r.operation}:{r.requirement}" for r in outcome.results.results if r.status == "failed" and r.level == "MUST"
-    )
-    return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign, must)
 
 
 def default_jobs(cases: int) -> int:
@@ -232,7 +243,7 @@ def _print_mutation_score(outcomes: Sequence[FaultOutcome]) -> None:
         print(f"mutation score {vendor}: {killed}/{len(mine)} killed ({100 * killed / len(mine):.0f}%)")
     for o in outcomes:
         if not o.ok and not o.interrupted:
-            instead = ", ".join(o.failed) or "nothing failed"
+            instead = ", ".join(o.failed) or "; ".join(o.errors)[:200] or "nothing failed"
             name = o.fault.removeprefix(MUTANT)
             print(f"  survivor {o.vendor} {name}: no MUST row of {o.expected[0]} failed ({instead})")
 
