@@ -39,7 +39,8 @@ EXIT_CODES = """exit codes of sdk-gate:
   0    the command passed and its traffic matches the contract (SHOULD findings such as accepted aliases
        are listed but do not fail, unless --strict)
   1    contract violations: a MUST client requirement failed (with --strict: any client requirement failed)
-  N    the command's own exit code N when it failed (128+K when killed by signal K); the reports say why
+  N    the command's own exit code N when it failed (128+K when killed by signal K); the reports say why;
+       a command's 2 or 3 is reported as 4 (the command failed), since 2 and 3 are sdk-gate's own
   2    usage error: unknown vendor or fault, no command, a command that cannot be started
   3    nothing could be judged: the command passed but sent no request to the mock, or the mock broke
   124  the command ran longer than --timeout (it was killed)
@@ -47,6 +48,8 @@ EXIT_CODES = """exit codes of sdk-gate:
 
 DEFAULT_SEEDS = ("sdk-gate-model-1", "sdk-gate-model-2", "sdk-gate-model-3")
 EXIT_TIMEOUT = 124
+RESERVED = frozenset({int(ExitCode.USAGE), int(ExitCode.INFRASTRUCTURE)})  # a command's own 2 or 3 would mislead
+EXIT_COMMAND_FAILED = 4
 MAX_EVIDENCE = 20
 
 
@@ -450,6 +453,9 @@ def decide(results: RunResults, command_exit: int, request: GateRequest) -> tupl
         reasons += [f"{r.requirement} ({r.level}): {r.message}" for r in judged if r not in replies]
         if not judged and not replies:
             reasons.append("its traffic broke no client requirement: the failure is the command's own")
+        if command_exit in RESERVED:
+            reasons.append(f"sdk-gate exits {EXIT_COMMAND_FAILED}: its own {command_exit} means something else")
+            return EXIT_COMMAND_FAILED, reasons
         return command_exit, reasons
     if replies:
         reasons.append(f"the command passed although replies broke the contract: {replies[0].message}")

@@ -185,6 +185,13 @@ def test_command_exit_code_is_passed_through(tmp_path: Path) -> None:
     assert "exit code 7" in (run.report_dir / "summary.md").read_text()
 
 
+@pytest.mark.parametrize("own", [2, 3])
+def test_a_command_exit_code_that_is_sdk_gates_own_is_reported_as_4(tmp_path: Path, own: int) -> None:
+    run = gate(tmp_path, "oxen", *python("-c", f"import sys; sys.exit({own})"))
+    assert run.code == 4
+    assert f"exit code {own}" in (run.report_dir / "summary.md").read_text()
+
+
 def test_no_traffic_cannot_pass(tmp_path: Path) -> None:
     run = gate(tmp_path, "oxen", *python("-c", "pass"))
     assert run.code == 3
