@@ -46,7 +46,7 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PREFIX = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SECRET_KEYS = frozenset({"token", "api_key", "apikey", "password", "secret", "authorization", "bearer"})
-TOP_LEVEL_KEYS = frozenset({"defaults", "targets", "report_root"})
+TOP_LEVEL_KEYS = frozenset({"defaults", "targets", "report_root", "vendor_dirs"})
 SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 HEADER_VALUE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")  # no CR, LF, NUL or other control but tab
@@ -283,7 +283,7 @@ def _schema_problems(error: jsonschema.ValidationError, fields_known: Sequence[s
         out: list[tuple[str | None, str]] = []
         for extra in sorted(set(value) - allowed):
             if not keys:
-                out.append((None, f"unknown key {extra!r} (expected: defaults, targets, report_root)"))
+                out.append((None, f"unknown key {extra!r} (expected: defaults, targets, report_root, vendor_dirs)"))
             elif str(extra).lower() in SECRET_KEYS:
                 out.append((extra, "never store a token in the file: set token_env to the NAME of its variable"))
             elif str(extra).lower() in {"authorization"} or is_secret_header(str(extra).lower()):
@@ -361,6 +361,14 @@ def parse_config(data: Mapping[str, Any], path: Path) -> TargetsConfig:
         raise UsageError("\n".join(problems))
     top = _Where(path, None)
     base = path.parent
+    dirs = [base / str(d) for d in data.get("vendor_dirs", [])]
+    missing = [str(d) for d in dirs if not d.is_dir()]
+    if missing:
+        raise top.error(f"vendor_dirs: not a folder: {', '.join(missing)}")
+    if dirs:
+        from conformance.catalog.loader import add_vendor_dirs
+
+        add_vendor_dirs(dirs)  # before the targets, whose vendors may live there
     defaults = _fields(_Where(path, "defaults"), data.get("defaults", {}), base)
     targets_table = data.get("targets", {})
     if not isinstance(targets_table, Mapping) or not targets_table:

@@ -181,3 +181,26 @@ def test_a_vendor_folder_clashing_with_a_shipped_vendor_is_a_usage_error(tmp_pat
     done = _cli("run", "--vendor-dir", str(clash), "--dry-run", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "clashes with" in done.stderr
+
+
+def test_a_vendor_folder_named_in_conformance_toml_is_found(tmp_path: Path) -> None:
+    """``vendor_dirs`` in conformance.toml works like --vendor-dir: its targets validate and plan."""
+    (tmp_path / "vendors").mkdir()
+    _folder(tmp_path / "vendors")
+    (tmp_path / "conformance.toml").write_text(
+        'vendor_dirs = ["vendors"]\n\n[targets.mine]\nvendor = "things"\nbase_url = "https://things.example"\n'
+        'token_env = "THINGS_TOKEN"\n',
+        encoding="utf-8",
+    )
+    listed = _cli("targets", "--config", str(tmp_path / "conformance.toml"), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "mine" in listed.stdout and "things" in listed.stdout
+    plan = _cli("run", "--config", str(tmp_path / "conformance.toml"), "--target", "mine", "--dry-run", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "THG-DELETE-GONE" in plan.stdout
+    (tmp_path / "conformance.toml").write_text(
+        'vendor_dirs = ["nowhere"]\n\n[targets.mine]\nvendor = "things"\nbase_url = "https://things.example"\n',
+        encoding="utf-8",
+    )
+    bad = _cli("targets", "--config", str(tmp_path / "conformance.toml"), cwd=tmp_path)
+    assert bad.returncode == 2 and "vendor_dirs: not a folder" in bad.stderr, bad.stderr
