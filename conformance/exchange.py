@@ -35,11 +35,16 @@ def shell_quote(text: str) -> str:
     return "$'" + "".join(out) + "'"
 
 
-def _header_option(name: str, value: str, token_env: str | None) -> str:
-    """One ``-H`` option: empty values as ``'Name;'``, a redacted credential as a reference to its variable."""
+def _header_option(name: str, value: str, token_env: str | None, credential: str = "") -> str:
+    """One ``-H`` option: empty values as ``'Name;'``, a redacted credential as a reference to its variable, or,
+    for a credential the check broke on purpose, a placeholder saying so (replaying it with the real token would
+    not repeat the request)."""
     if value == "":
         return "-H " + shell_quote(f"{name};")
     scheme, _, rest = value.partition(" ")
+    if credential and REDACTED in (value, rest):
+        shown = f"{scheme} " if rest == REDACTED else ""
+        return "-H " + shell_quote(f"{name}: {shown}<{credential}>")
     if token_env and _HEADER_NAME.fullmatch(name) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
         if value == REDACTED:
             return f'-H "{name}: ${token_env}"'
@@ -55,6 +60,7 @@ def curl_command(
     body: str | None,
     *,
     token_env: str | None = None,
+    credential: str = "",
 ) -> str:
     """A curl command that sends the same method, path, headers and body bytes.
 
@@ -65,7 +71,7 @@ def curl_command(
     sent = {name.lower() for name in headers}
     for name, value in headers.items():
         if name.lower() not in CURL_OWN_HEADERS:
-            parts.append(_header_option(name, value, token_env))
+            parts.append(_header_option(name, value, token_env, credential))
     if body is not None and "content-type" not in sent:
         parts.append("-H 'Content-Type:'")  # curl would add a form media type the request did not have
     if body is not None and "\x00" in body:  # no shell word holds a NUL byte: printf writes the body to stdin
@@ -109,6 +115,7 @@ class Exchange:
     attempts: int = 1
     started: float = 0.0  # epoch seconds when the request was sent (0: not recorded)
     before: list[Exchange] = field(default_factory=list)  # exchanges this one needs first (a duplicate's first create)
+    credential: str = ""  # not the configured credential: what the check sent instead (e.g. "delete, random token")
 
     @property
     def content_type(self) -> str:
@@ -124,7 +131,14 @@ class Exchange:
 
     def curl(self, token_env: str | None = None) -> str:
         """A curl command that repeats the request (credentials redacted, or ``$token_env``)."""
-        return curl_command(self.method, self.url, self.request_headers, self.request_body, token_env=token_env)
+        return curl_command(
+            self.method,
+            self.url,
+            self.request_headers,
+            self.request_body,
+            token_env=token_env,
+            credential=self.credential,
+        )
 
     def summary(self) -> str:
         """``METHOD URL -> STATUS`` in one line."""
@@ -153,4 +167,5 @@ class Exchange:
             "note": self.note,
             **({"started": round(self.started, 3)} if self.started else {}),
             **({"before": [e.as_dict() for e in self.before]} if self.before else {}),
+            **({"credential": self.credential} if self.credential else {}),
         }

@@ -79,6 +79,7 @@ def _command_of(exchange: Mapping[str, Any], token_env: str | None) -> str:
             {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping) else {},
             None if body is None else str(body),
             token_env=token_env,
+            credential=str(exchange.get("credential") or ""),
         )
     return str(exchange.get("curl") or "")
 

@@ -215,6 +215,10 @@ class TargetContext:
         send_headers.update(headers or {})
         path = op.url_path(self.vendor.server_path, resource_id)
         exchange = self.send(op.method, path, headers=send_headers, json_body=body, note=note)
+        if not authenticated:  # a credential broken on purpose: its reproduction must not use the real token
+            exchange.credential = (
+                f"a deliberately wrong credential: {note}" if note else "a deliberately wrong credential"
+            )
         if exchange.transport_error:
             raise CheckErrored(f"target unreachable: {exchange.transport_error}", [exchange])
         if op.method == "DELETE" and resource_id is not None and resource_id in self._fresh_disposable:

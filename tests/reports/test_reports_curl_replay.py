@@ -196,3 +196,18 @@ def test_the_summary_brings_back_the_mock_and_reproduces_the_duplicate(tmp_path:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_credential_broken_on_purpose_is_not_replayed_with_the_real_token() -> None:
+    """The reproduction of a wrong-token request says so instead of naming the real token's variable."""
+    from conformance.exchange import Exchange
+
+    exchange = Exchange(
+        "DELETE", "http://127.0.0.1:1/v1/models/m", {"Authorization": "Api-Key [REDACTED]"}, None, status=200
+    )
+    assert '"Authorization: Api-Key $MY_KEY"' in exchange.curl("MY_KEY")
+    exchange.credential = "a deliberately wrong credential: delete, a random token"
+    command = exchange.curl("MY_KEY")
+    assert "$MY_KEY" not in command
+    assert "'Authorization: Api-Key <a deliberately wrong credential: delete, a random token>'" in command
+    assert exchange.as_dict()["credential"] == exchange.credential
