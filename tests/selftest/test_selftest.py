@@ -76,7 +76,7 @@ def test_full_selftest_detects_every_fault(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
 
 
-REPRESENTATIVE_QUIRKS = ["gzip", "idempotent-delete", "rate-limit", "foreign-models"]
+REPRESENTATIVE_QUIRKS = ["gzip", "idempotent-delete", "foreign-models"]  # rate-limit waits out Retry-After: tox -e slow
 
 
 def test_representative_quirks_stay_clean(tmp_path: Path) -> None:
