@@ -134,20 +134,27 @@ def check_rejects_invalid_body(ctx: TargetContext, requirement: Requirement) -> 
     return Evidence(examined=len(seen), exchanges=seen[:1])
 
 
-@register("status_on", args_schema=STATUS_ON_ARGS, sends=sends_probe, probes=PROBES)
-def check_status_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
-    """A probe (unknown id, broken credentials, duplicate …) gets the expected status code."""
+def _statuses_on(ctx: TargetContext, requirement: Requirement, *, or_absent: bool) -> Evidence:
+    """Every answer of the row's probe has one of ``args.status`` (or, ``or_absent``, says "no such resource")."""
     expected = requirement.args["status"]
     allowed = {int(s) for s in (expected if isinstance(expected, list) else [expected])}
     exchanges = probe_exchanges(ctx, str(requirement.args["probe"]), requirement.operation)
     for exchange in exchanges:
-        if exchange.status not in allowed:
-            raise CheckFailed(
-                f"{exchange.note or requirement.args['probe']}: answered {exchange.status}, "
-                f"expected {' or '.join(map(str, sorted(allowed)))}",
-                [exchange],
-            )
+        if exchange.status in allowed or (or_absent and ctx.answers_absent(exchange, requirement.operation)):
+            continue
+        also = " or the operation's documented answer for a resource that does not exist" if or_absent else ""
+        raise CheckFailed(
+            f"{exchange.note or requirement.args['probe']}: answered {exchange.status}, "
+            f"expected {' or '.join(map(str, sorted(allowed)))}{also}",
+            [exchange],
+        )
     return Evidence(examined=len(exchanges), exchanges=exchanges[:1])
+
+
+@register("status_on", args_schema=STATUS_ON_ARGS, sends=sends_probe, probes=PROBES)
+def check_status_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
+    """A probe (unknown id, broken credentials, duplicate …) gets the expected status code."""
+    return _statuses_on(ctx, requirement, or_absent=False)
 
 
 @register("error_shape", args_schema=PROBE_ARGS, sends=sends_probe, probes=PROBES)
@@ -292,13 +299,4 @@ def _matches(template: str, url: str, base_url: str) -> bool:
 @register("absent_on", args_schema=STATUS_ON_ARGS, sends=sends_probe, probes=PROBES)
 def check_absent_on(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A probe's answers say "no such resource": ``args.status`` (e.g. 404), or the documented absent answer."""
-    expected = int(requirement.args.get("status", 404))
-    exchanges = probe_exchanges(ctx, str(requirement.args["probe"]), requirement.operation)
-    for exchange in exchanges:
-        if exchange.status != expected and not ctx.answers_absent(exchange, requirement.operation):
-            raise CheckFailed(
-                f"{exchange.note or requirement.args['probe']}: answered {exchange.status}, expected {expected} "
-                "or the operation's documented answer for a resource that does not exist",
-                [exchange],
-            )
-    return Evidence(examined=len(exchanges), exchanges=exchanges[:1])
+    return _statuses_on(ctx, requirement, or_absent=True)
