@@ -1,9 +1,10 @@
 """Several targets in one invocation: one pytest session per target in its own process, then one merged report.
 
-Each session writes into ``<report dir>/.sessions/<target>/``; afterwards results.json, junit.xml, pytest.log,
-allure-results and the ledgers are merged into the run directory. Target names are unique, and every name a
-session creates carries the run id, so sessions cannot clash. A stop request (SIGINT/SIGTERM) is forwarded to
-each session once; a session still alive past the run's deadline is terminated, then killed.
+Each session writes into ``<report dir>/.sessions/<target>/``; afterwards results.json, pytest.log, the ledgers and
+the exchange logs are merged into the run directory (every report format is then written from the merged results).
+Target names are unique, and every name a session creates carries the run id, so sessions cannot clash. A stop
+request (SIGINT/SIGTERM) is forwarded to each session once; a session still alive past the run's deadline is
+terminated, then killed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,23 +128,10 @@ def merge_results(runs: Sequence[RunResults], run_id: str, profile: str, seed: i
     return merged
 
 
-def _merge_junit(parts: Sequence[Path], out: Path) -> None:
-    root = ET.Element("testsuites")
-    for part in parts:
-        try:
-            tree = ET.parse(part)
-        except (OSError, ET.ParseError):
-            continue
-        node = tree.getroot()
-        root.extend([node] if node.tag == "testsuite" else list(node))
-    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
-
-
 def merge_folders(folders: Sequence[Path], report_dir: Path, run_id: str, profile: str, seed: int) -> RunResults | None:
     """Merge the sessions' files into ``report_dir`` and remove their folders; the merged results, if any."""
     runs: list[RunResults] = []
     logs: list[str] = []
-    allure = report_dir / "allure-results"
     for folder in folders:
         if (folder / "results.json").is_file():
             try:
@@ -158,24 +145,7 @@ def merge_folders(folders: Sequence[Path], report_dir: Path, run_id: str, profil
                     logs.append(f"===== {folder.name}: {name} =====\n{text}")
         for ledger in [*folder.glob("ledger-*.jsonl"), *folder.glob("exchanges-*.jsonl")]:
             shutil.move(str(ledger), report_dir / ledger.name)
-        if (folder / "allure-results").is_dir():
-            allure.mkdir(parents=True, exist_ok=True)
-            for item in (folder / "allure-results").iterdir():
-                if not (allure / item.name).exists():
-                    shutil.move(str(item), allure / item.name)
-    _merge_junit([f / "junit.xml" for f in folders], report_dir / "junit.xml")
     (report_dir / "pytest.log").write_text("\n".join(logs) + "\n", encoding="utf-8")
-    merged = merge_results(runs, run_id, profile, seed)
-    if merged is not None and allure.is_dir():
-        _allure_extras(allure, merged)
+    merged = merge_results(runs, run_id, profile, seed)  # junit.xml and allure-results/ are written from it
     shutil.rmtree(report_dir / SESSIONS_DIR, ignore_errors=True)
     return merged
-
-
-def _allure_extras(allure: Path, results: RunResults) -> None:
-    """Rewrite the Allure environment of the merged run (each session wrote its own)."""
-    try:
-        from conformance.reports.allure import write_allure_extras
-    except ImportError:  # pragma: no cover - the reports package may not provide it
-        return
-    write_allure_extras(allure, results)
