@@ -191,13 +191,20 @@ def _fuzz(ctx: TargetContext, role: str, mode: str) -> FuzzReport:
         print_blob=False,
     )
     @given(operation.as_strategy(generation_mode=generation))
-    def run_case(case: Any) -> None:
-        real = report.cases % 3 == 0
-        exchange, response = send(case, real)
+    def draw_case(case: Any) -> None:
+        cases.append(case)
+
+    # The cases are drawn first (nothing the server answers steers the generator), then sent, up to ``workers`` at
+    # once, then judged in the order they were drawn: the same findings as sending and judging one by one.
+    cases: list[Any] = []
+    seed(run_seed(ctx, f"fuzz:{role}:{mode}"))(draw_case)()
+    sent = ctx.map_requests(lambda item: send(item[1], item[0] % 3 == 0), list(enumerate(cases)))
+    for index, (case, (exchange, response)) in enumerate(zip(cases, sent, strict=True)):
+        real = index % 3 == 0
         report.cases += 1
         report.exchanges.append(exchange)
         if exchange.transport_error:
-            return
+            continue
         for name, check in checks.items():
             if name in report.findings:
                 continue
@@ -213,8 +220,6 @@ def _fuzz(ctx: TargetContext, role: str, mode: str) -> FuzzReport:
                 report.findings[name] = FuzzFinding(
                     name, _failure_text(failure), replay if reproduced else exchange, reproduced
                 )
-
-    seed(run_seed(ctx, f"fuzz:{role}:{mode}"))(run_case)()
     return report
 
 

@@ -171,7 +171,8 @@ def created_exchanges(ctx: TargetContext) -> list[tuple[Body, Exchange]]:
     def run() -> list[tuple[Body, Exchange]]:
         bodies = boundary_bodies(ctx)
         bodies += draw_all(ctx, valid_create_bodies(ctx), ctx.profile.valid_examples, "valid-create")
-        return [(b, ctx.call("create", body=b, note="valid create body")) for b in bodies]
+        exchanges = ctx.map_requests(lambda b: ctx.call("create", body=b, note="valid create body"), bodies)
+        return list(zip(bodies, exchanges, strict=True))
 
     return ctx.probe("created", run)
 
@@ -335,11 +336,11 @@ def invalid_body_exchanges(ctx: TargetContext) -> list[Exchange]:
     """One invalid create per catalog rule and schema violation kind."""
 
     def run() -> list[Exchange]:
-        out: list[Exchange] = []
+        samples: list[InvalidBody] = []
         for requirement in ctx.vendor.requirements:
             if requirement.check == "rejects_invalid_body" and requirement.operation == "create":
-                sample = draw_all(ctx, invalid_bodies_for(ctx, requirement), 1, f"error-shape:{requirement.id}")
-                out += [ctx.call("create", body=s.body, note=f"invalid: {s.violation}") for s in sample]
+                samples += draw_all(ctx, invalid_bodies_for(ctx, requirement), 1, f"error-shape:{requirement.id}")
+        out = ctx.map_requests(lambda s: ctx.call("create", body=s.body, note=f"invalid: {s.violation}"), samples)
         if not out:
             raise CheckSkipped("the catalog states no body rule to break")
         return out

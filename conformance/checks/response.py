@@ -120,9 +120,9 @@ def check_rejects_invalid_body(ctx: TargetContext, requirement: Requirement) -> 
     samples += draw_all(
         ctx, invalid_bodies_for(ctx, requirement), ctx.profile.invalid_examples, f"invalid:{requirement.id}"
     )
+    answers = ctx.map_requests(lambda s: ctx.call("create", body=s.body, note=f"invalid: {s.violation}"), samples)
     seen: list[Exchange] = []
-    for sample in samples:
-        exchange = ctx.call("create", body=sample.body, note=f"invalid: {sample.violation}")
+    for sample, exchange in zip(samples, answers, strict=True):
         seen.append(exchange)
         if exchange.status != expected:
             shown = get_field(sample.body, sample.field) if "." in sample.field or sample.field else None

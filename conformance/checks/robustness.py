@@ -243,7 +243,11 @@ def check_enum_values_accepted(ctx: TargetContext, requirement: Requirement) -> 
     """Every value of every request enum is accepted (several enums per body: N bodies, N the largest enum)."""
 
     def run() -> list[tuple[Body, list[str], Exchange]]:
-        return [(b, u, ctx.call("create", body=b, note="enum values: " + ", ".join(u))) for b, u in enum_bodies(ctx)]
+        pairs = enum_bodies(ctx)
+        answers = ctx.map_requests(
+            lambda p: ctx.call("create", body=p[0], note="enum values: " + ", ".join(p[1])), pairs
+        )
+        return [(b, u, e) for (b, u), e in zip(pairs, answers, strict=True)]
 
     results = ctx.probe("enum_values", run)
     if not results:
@@ -414,10 +418,11 @@ def odd_id_exchanges(ctx: TargetContext) -> tuple[str, list[tuple[str, Exchange]
 
     def run() -> tuple[str, list[tuple[str, Exchange]], list[Exchange], str]:
         near, _ = ctx.new_resource(lambda name: minimal_body(ctx, name))
-        answers: list[tuple[str, Exchange]] = []
-        for label, resource_id in odd_ids(ctx, near):
+        ids = odd_ids(ctx, near)
+        for _label, resource_id in ids:
             ctx.mark_absent(resource_id)
-            answers.append((label, ctx.call("delete", resource_id=resource_id, note=f"delete an id with {label}")))
+        sent = ctx.map_requests(lambda i: ctx.call("delete", resource_id=i[1], note=f"delete an id with {i[0]}"), ids)
+        answers = [(label, exchange) for (label, _), exchange in zip(ids, sent, strict=True)]
         tail: list[Exchange] = []
         try:
             still_exists(ctx, near, tail, "DELETEs of unusual ids")

@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_JOBS, default=None, help="targets run in parallel (default: all live targets at once)"
     )
     run.add_argument(
+        "--workers",
+        type=number_flag("--workers", minimum=1, allow_minimum=True, integer=True),
+        default=None,
+        help="requirement rows judged at once per target, sharing its rate limit and budgets (default 4; "
+        "1: one after another)",
+    )
+    run.add_argument(
         "--baseline",
         type=text_file("--baseline"),
         action="append",
@@ -282,6 +289,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         budget=args.budget,
         max_requests=args.max_requests,
         rate_limit=args.rate_limit,
+        workers=args.workers,
         allow_destructive=args.allow_destructive,
         headers=dict(args.headers),
         verify=args.tls_verify,
@@ -315,6 +323,7 @@ def _cmd_run(args: argparse.Namespace) -> ExitCode:
         allow_incomplete=args.allow_incomplete,
         budget=args.budget,
         jobs=args.jobs or 0,
+        workers=args.workers,
         report_root=report_root or Path("reports"),
         reports=_report_formats(args.report),
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ import pytest
 # in the hooks, and only when conformance options are in use (tests/run/test_eco_plugin_import.py).
 if TYPE_CHECKING:
     from conformance.catalog.model import Requirement
+    from conformance.run.judging import RowVerdict
     from conformance.target.context import TargetContext
     from conformance.target.model import Target
     from conformance.verdicts import Evidence
@@ -46,6 +46,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--conformance-allow-destructive",
         action="store_true",
         help="allow creates and deletes of existing resources on the target (off by default)",
+    )
+    group.addoption(
+        "--conformance-workers",
+        default=None,
+        help="requirement rows judged at once against the target (default 4; 1: one after another)",
     )
     group.addoption(
         "--conformance-allow-incomplete",
@@ -85,7 +90,7 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
     from conformance.catalog.profiles import get_profile
     from conformance.errors import UsageError, output_dir
     from conformance.target.config import ENV_NAME
-    from conformance.target.model import Target, check_base_url
+    from conformance.target.model import DEFAULT_WORKERS, Target, check_base_url
 
     if path:
         try:
@@ -129,6 +134,7 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
     token_env = config.getoption("--conformance-token-env")
     if token_env is not None and not ENV_NAME.match(token_env):
         raise UsageError(f"--conformance-token-env: expected an environment variable's NAME, got {token_env!r}")
+    workers = _workers_option(config.getoption("--conformance-workers"))
     seed = config.getoption("--conformance-seed")
     if seed is not None and seed < 0:
         raise UsageError(f"--conformance-seed: expected an integer >= 0, got {seed}")
@@ -148,10 +154,25 @@ def _config_from_options(config: pytest.Config) -> RunConfig | None:
                 other_token_env=config.getoption("--conformance-other-token-env") or None,
                 disposable_ids=tuple(config.getoption("--conformance-disposable-id")),
                 allow_destructive=bool(config.getoption("--conformance-allow-destructive")),
+                workers=DEFAULT_WORKERS if workers is None else workers,
             )
         ],
         report_dir=report_dir,
     )
+
+
+def _workers_option(text: str | None) -> int | None:
+    """``--conformance-workers``: None when not given, else a count from 1 to 64 (``UsageError`` otherwise)."""
+    from conformance.errors import UsageError
+    from conformance.target.model import check_workers
+
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--conformance-workers: expected an integer from 1 to 64, got {text!r}") from None
+    return check_workers(value, "--conformance-workers")
 
 
 @dataclass
@@ -167,24 +188,16 @@ class Case:
         return f"{self.target.name}::{self.requirement.id}"
 
     def judge(self) -> None:
-        """Run the requirement's check, record the result, and end the test accordingly."""
-        from conformance.checks import run_check
-        from conformance.verdicts import Evidence, Verdict
+        """Run the requirement's check (or take its verdict from the target's pool), record it, end the test."""
+        from conformance.run.judging import judge_row
 
         ctx = self.session.context(self.target)
-        started = time.perf_counter()
-        status, message, evidence = "passed", "", Evidence()
-        try:
-            ctx.ensure_can_continue()
-            evidence = run_check(ctx, self.requirement)
-        except Verdict as verdict:
-            status, message = verdict.status, verdict.message
-            evidence = Evidence(examined=len(verdict.exchanges), exchanges=verdict.exchanges)
-        except (Exception, BaseExceptionGroup) as exc:  # a crashed check is an error result, not a lost run
-            status, message = "error", f"{type(exc).__name__}: {exc}"
-        duration = (time.perf_counter() - started) * 1000
-        message = ctx.redactor.text(message)
-        self.session.record(self, status, message, evidence, duration)
+        verdict = self.session.pooled_verdict(self)
+        if verdict is None:
+            verdict = judge_row(ctx, self.requirement)
+        status, evidence = verdict.status, verdict.evidence
+        message = ctx.redactor.text(verdict.message)
+        self.session.record(self, status, message, evidence, verdict.duration_ms)
         _allure_labels(self, status, evidence)
         if status == "skipped":
             pytest.skip(message)
@@ -230,10 +243,13 @@ class ConformanceSession:
         from conformance.catalog.loader import load_vendor
         from conformance.redact import Redactor
         from conformance.results import RunResults
+        from conformance.run.judging import RowJudge
 
         self.run = run
         self.redactor = Redactor()
         self._contexts: dict[str, TargetContext] = {}
+        self.selected: list[Case] = []  # the cases pytest selected (set when collection ends)
+        self._judge = RowJudge()
         self.results = RunResults(
             run_id=run.run_id,
             profile=run.profile,
@@ -278,6 +294,26 @@ class ConformanceSession:
             )
         return self._contexts[target.name]
 
+    def pooled_verdict(self, case: Case) -> RowVerdict | None:
+        """The verdict of ``case`` judged by its target's pool (``workers`` > 1); None: judge it in place."""
+        from conformance.checks.registry import is_last
+        from conformance.run.judging import Row
+
+        if not self._judge.started:
+            rows: dict[str, tuple[int, list[Row]]] = {}
+            for selected in self.selected or [case]:
+                _, listed = rows.setdefault(selected.target.name, (selected.target.workers, []))
+                listed.append(
+                    Row(
+                        (selected.target.name, selected.requirement.id),
+                        self.context(selected.target),
+                        selected.requirement,
+                        is_last(selected.requirement.check),
+                    )
+                )
+            self._judge.start(rows)
+        return self._judge.verdict(case.target.name, (case.target.name, case.requirement.id))
+
     def record(self, case: Case, status: str, message: str, evidence: Evidence, duration: float) -> None:
         """Keep the verdict on one case."""
         from conformance.results import RequirementResult
@@ -303,6 +339,7 @@ class ConformanceSession:
         """Clean up every target, then write every exchange (redacted), results.json and summary.md."""
         from conformance.reports.writers import write_run_reports
 
+        self._judge.close()  # rows in flight finish before the cleanup starts; rows not started stay unjudged
         for name, ctx in self._contexts.items():
             for leak in ctx.cleanup():
                 reason = ctx.leak_reasons.get(leak) or "cleanup did not confirm deletion"
@@ -415,6 +452,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from conformance.run.unjudged import selected_cases
 
         session.config.stash[_SELECTED_KEY] = selected_cases(session.items)
+        session.config.stash[_SESSION_KEY].selected = session.config.stash[_SELECTED_KEY]
         writer = session.config.stash.get(_PROGRESS_KEY, None)
         if writer is not None:
             from conformance.run.progress import Hooks

@@ -23,7 +23,7 @@ from conformance.reports.writers import RUN_FORMATS, check_formats, write_run_re
 from conformance.results import RunResults, load_results
 from conformance.run import live, parallel
 from conformance.run.servers import BackgroundServer
-from conformance.target.model import Target, with_deadline, with_slots
+from conformance.target.model import Target, check_workers, with_deadline, with_slots
 
 EMBEDDED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_TOKEN"
 EMBEDDED_RESTRICTED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN"
@@ -53,6 +53,7 @@ class RunRequest:
     allow_incomplete: bool = False
     budget: float | None = None
     jobs: int = 0
+    workers: int | None = None  # rows judged at once per target (None: each target's own, default 4)
     reports: Sequence[str] = RUN_FORMATS
 
 
@@ -354,6 +355,8 @@ def run_targets(targets: Sequence[Target], request: RunRequest, run_id: str, see
     interrupts.reset()
     started = time.time()
     budgeted = [replace(t, budget=request.budget) if request.budget else t for t in targets]
+    if request.workers is not None:
+        budgeted = [replace(t, workers=check_workers(request.workers)) for t in budgeted]
     timed = [with_deadline(t, started) for t in with_slots(budgeted)]
     reasons: dict[str, str] = {}
     notes: list[str] = []

@@ -22,7 +22,14 @@ import jsonschema
 from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.errors import UsageError
 from conformance.redact import is_secret_header
-from conformance.target.model import DEFAULT_MAX_LIVE_RESOURCES, Target, check_base_url
+from conformance.target.model import (
+    DEFAULT_MAX_LIVE_RESOURCES,
+    DEFAULT_WORKERS,
+    MAX_WORKERS,
+    Target,
+    check_base_url,
+    check_workers,
+)
 
 CONFIG_NAME = "conformance.toml"
 LIVE_DEFAULTS: dict[str, Any] = {
@@ -41,6 +48,7 @@ LIVE_DEFAULTS: dict[str, Any] = {
     "verify": True,
     "ca_bundle": None,
     "trust_env": True,
+    "workers": DEFAULT_WORKERS,
 }
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PREFIX = re.compile(r"^[a-z][a-z0-9]{0,7}$")
@@ -85,8 +93,16 @@ class _Where:
         return UsageError(": ".join([*parts, problem]))
 
 
-def _number(where: _Where, key: str, value: Any, *, integer: bool = False, minimum: float | None = None) -> float:
-    """A number (an integer when asked): > 0 by default, else >= ``minimum``."""
+def _number(
+    where: _Where,
+    key: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    """A number (an integer when asked): > 0 by default, else >= ``minimum``; <= ``maximum`` when given."""
     kinds = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
         raise where.error(f"expected {kinds}, got {type(value).__name__} {value!r}", key)
@@ -95,6 +111,8 @@ def _number(where: _Where, key: str, value: Any, *, integer: bool = False, minim
     if (minimum is None and value <= 0) or (minimum is not None and value < minimum):
         bound = "> 0" if minimum is None else f">= {minimum:g}"
         raise where.error(f"expected {kinds} {bound}, got {value!r}", key)
+    if maximum is not None and value > maximum:
+        raise where.error(f"expected {kinds} <= {maximum:g}, got {value!r}", key)
     return float(value)
 
 
@@ -172,6 +190,7 @@ FIELDS: dict[str, Parser] = {
     "max_retries": lambda w, k, v: int(_number(w, k, v, integer=True, minimum=0)),
     "max_live_resources": lambda w, k, v: int(_number(w, k, v, integer=True, minimum=3)),
     "max_body_bytes": lambda w, k, v: int(_number(w, k, v, integer=True, minimum=1024)),
+    "workers": lambda w, k, v: int(_number(w, k, v, integer=True, minimum=1, maximum=MAX_WORKERS)),
     "allow_destructive": _flag,
     "sweep": _flag,
     "verify": _flag,
@@ -235,6 +254,7 @@ def _target(name: str, values: Mapping[str, Any], where: _Where) -> Target:
         sweep=merged["sweep"],
         verify=verify,
         trust_env=merged["trust_env"],
+        workers=merged["workers"],
         extra_headers=merged.get("headers", {}),
     )
 
@@ -438,6 +458,7 @@ class Overrides:
     budget: float | None = None
     max_requests: int | None = None
     rate_limit: float | None = None
+    workers: int | None = None
     allow_destructive: bool = False
     headers: Mapping[str, str] = field(default_factory=dict)
     verify: bool | str | None = None
@@ -464,6 +485,8 @@ class Overrides:
             if self.max_requests < 1:
                 raise UsageError(f"--max-requests: expected an integer >= 1, got {self.max_requests}")
             changes["max_requests"] = self.max_requests
+        if self.workers is not None:
+            changes["workers"] = check_workers(self.workers)
         if self.allow_destructive:
             changes["allow_destructive"] = True
         if self.disposable_ids:

@@ -13,7 +13,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from conformance.target.model import Target
 from conformance.verdicts import CheckErrored, CheckSkipped
 
 T = TypeVar("T")
+A = TypeVar("A")
 ABSENT_MARK = "absent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_ABOUT_THE_RESOURCE = frozenset({401, 403, 407, 429})  # 4xx answers that say nothing about the resource
@@ -97,6 +99,7 @@ class TargetContext:
             proxy=target.proxy,
             stop=interrupts.STOP,
             before_send=self._before_send,
+            max_in_flight=target.workers,
         )
         self.schemas: SpecSchemas = spec_schemas(vendor.spec)
         if resume and ledger_path is not None:
@@ -110,6 +113,8 @@ class TargetContext:
         self._absent: set[str] = set()
         self.gone_ids: list[str] = []  # ids seen gone (a 4xx to a DELETE after their delete), rechecked later
         self._probes: dict[str, Any] = {}
+        self._probe_gates: dict[str, threading.Lock] = {}
+        self._room = threading.Lock()  # one create at a time checks the resource cap and claims its name
         self._counter = 0
         self._lock = threading.Lock()
         self.leak_reasons: dict[str, str] = {}
@@ -357,9 +362,10 @@ class TargetContext:
                 self.gone_ids.remove(created)  # created again: no longer expected gone
         if created is None or self.ledger.owns(created):
             return None
-        self._make_room()
-        self.ledger.add(created, "uncertain")
-        self.peak_live = max(self.peak_live, len(self.ledger.owned()))
+        with self._room:
+            self._make_room()
+            self.ledger.add(created, "uncertain")
+            self.peak_live = max(self.peak_live, len(self.ledger.owned()))
 
         def settle(exchange: Exchange | None, sent: bool) -> None:
             status = exchange.status if exchange is not None else None
@@ -508,24 +514,44 @@ class TargetContext:
         with self._lock:
             self.never_gone.setdefault(resource_id, (message, [last]))
 
+    def map_requests(self, send: Callable[[A], T], items: Sequence[A]) -> list[T]:
+        """``[send(item) for item in items]``, with up to ``workers`` of them at once; results in ``items``' order.
+
+        For requests that do not depend on one another (the answers are judged afterwards, in order, so the verdict
+        and its evidence are those of one-at-a-time sending). The first exception, in ``items``' order, is raised
+        once every call has ended.
+        """
+        workers = min(self.target.workers, len(items))
+        if workers <= 1:
+            return [send(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"send-{self.target.name}") as pool:
+            futures = [pool.submit(send, item) for item in items]
+        return [future.result() for future in futures]
+
     # probes ----------------------------------------------------------------
     def probe(self, key: str, run: Callable[[], T]) -> T:
-        """Run ``run`` once per context; later calls reuse its result (or re-raise its verdict)."""
+        """Run ``run`` once per context; later calls reuse its result (or re-raise its verdict).
+
+        Rows judged at once that ask for the same probe wait for the one that runs it (one set of requests).
+        """
         with self._lock:
-            if key in self._probes:
-                cached = self._probes[key]
-                if isinstance(cached, BaseException):
-                    raise cached
-                return cached  # type: ignore[no-any-return]
-        try:
-            value = run()
-        except (CheckErrored, CheckSkipped) as verdict:
+            gate = self._probe_gates.setdefault(key, threading.Lock())
+        with gate:
             with self._lock:
-                self._probes[key] = verdict
-            raise
-        with self._lock:
-            self._probes[key] = value
-        return value
+                if key in self._probes:
+                    cached = self._probes[key]
+                    if isinstance(cached, BaseException):
+                        raise cached
+                    return cached  # type: ignore[no-any-return]
+            try:
+                value = run()
+            except (CheckErrored, CheckSkipped) as verdict:
+                with self._lock:
+                    self._probes[key] = verdict
+                raise
+            with self._lock:
+                self._probes[key] = value
+            return value
 
     @contextmanager
     def timed(self) -> Iterator[None]:

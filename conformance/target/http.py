@@ -138,6 +138,7 @@ class RecordingClient:
         proxy: str | None = None,
         stop: threading.Event | None = None,
         before_send: BeforeSend | None = None,
+        max_in_flight: int = 1,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.redactor = redactor
@@ -159,6 +160,9 @@ class RecordingClient:
         self._winding_down = False
         self._next_slot = 0.0
         self._lock = threading.Lock()
+        # At most this many requests on the wire at once, however many threads send (rows judged at once, and the
+        # requests a row sends at once: see TargetContext.map_requests).
+        self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)
         elif verify is True:
@@ -216,23 +220,27 @@ class RecordingClient:
         """Check the stop request and both budgets, wait for the rate limit; the attempt's timeout in seconds."""
         if self._stopped():
             raise RunStopped("run interrupted")
-        with self._lock:
+        with self._lock:  # counted when admitted, so that requests judged at once never pass the budget
             if self.sent >= self.max_requests and not self._winding_down:
                 raise RequestBudgetExceeded(f"request budget of {self.max_requests} exhausted")
+            self.sent += 1
             slot = 0.0
             if self.rate_limit:
                 now = time.monotonic()
                 start = max(now, self._next_slot)
                 self._next_slot = start + 1.0 / self.rate_limit
                 slot = start - now
-        if slot > 0:
-            self._sleep(slot)
-        left = self.remaining()
-        if left is not None and left <= 0.05:
-            self.budget_exhausted = True
-            raise TimeBudgetExceeded("time budget exhausted")
-        with self._lock:
-            self.sent += 1
+        try:
+            if slot > 0:
+                self._sleep(slot)
+            left = self.remaining()
+            if left is not None and left <= 0.05:
+                self.budget_exhausted = True
+                raise TimeBudgetExceeded("time budget exhausted")
+        except (TimeBudgetExceeded, RunStopped):
+            with self._lock:
+                self.sent -= 1  # never sent
+            raise
         return self.timeout if left is None else min(self.timeout, left)
 
     def _retry_delay(self, exchange: Exchange, attempt: int) -> tuple[float | None, str]:
@@ -287,6 +295,12 @@ class RecordingClient:
                     raise TimeoutError(f"no answer within {seconds:.1f}s") from None
 
     def _attempt(
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None, template: Exchange
+    ) -> Exchange:
+        with self._in_flight:
+            return self._attempt_one(method, url, headers, content, template)
+
+    def _attempt_one(
         self, method: str, url: str, headers: dict[str, str], content: bytes | None, template: Exchange
     ) -> Exchange:
         seconds = self._admit()
@@ -360,11 +374,12 @@ class RecordingClient:
             note=note,
         )
         final: Exchange | None = None
-        sent = self.sent
+        sent = False  # whether an attempt was admitted (went out); other threads' requests do not count
         try:
             attempt = 0
             while True:
                 exchange = self._attempt(method, url, send_headers, payload, template)
+                sent = True
                 exchange.attempts = attempt + 1
                 final = exchange if exchange.status is not None else None
                 if exchange.transport_error == "run interrupted":
@@ -396,7 +411,7 @@ class RecordingClient:
             return exchange
         finally:
             if done is not None:
-                done(final, self.sent > sent)
+                done(final, sent)
 
     def _record(self, exchange: Exchange) -> None:
         with self._lock:

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from conformance.errors import UsageError
 
 DEFAULT_MAX_LIVE_RESOURCES = 25
+DEFAULT_WORKERS = 4  # rows judged at once per target (conformance/run/judging.py); 1: one after another
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Target:
     trust_env: bool = True
     proxy: str | None = None
     sweep: bool = True
+    workers: int = DEFAULT_WORKERS
     deadline: float | None = None
     slot: str = ""
 
@@ -133,3 +136,10 @@ def check_base_url(url: str) -> str:
     if parts.username or parts.password:
         raise UsageError(f"bad URL {parts.hostname}: credentials do not belong in a URL (use the token variable)")
     return url.rstrip("/")
+
+
+def check_workers(workers: int, option: str = "--workers") -> int:
+    """``workers`` if it is a count of rows judged at once (1 to ``MAX_WORKERS``), else a ``UsageError``."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"{option}: expected an integer from 1 to {MAX_WORKERS}, got {workers!r}")
+    return workers

@@ -21,6 +21,8 @@ def _requests(report_dir: Path) -> tuple[int, list[str]]:
             text = re.sub(r"absent-[0-9a-f]+", "absent-X", text, flags=re.IGNORECASE)
             text = re.sub(r"RUN[0-9a-z]*-[0-9a-f]+", "RUN-NAME", text, flags=re.IGNORECASE)
             text = re.sub(r"127\.0\.0\.1:\d+", "HOST", text)
+            # rows judged at once (--workers) take the declared disposable ids in the order they reach them
+            text = re.sub(r"RUN-seed-\d+", "RUN-seed-N", text, flags=re.IGNORECASE)
             out.append(text)
         out.append(f"{result['requirement']} examined {result['evidence'].get('examined')}")
     return int(results["requests"]), out
