@@ -315,7 +315,7 @@ def check_doc_samples(ctx: TargetContext, requirement: Requirement) -> Evidence:
 # --------------------------------------------------------------------------- state: gone, rejected, case
 
 
-@register("gone_stays_gone", sends=sends_kinds(("delete", True), note="again, of every id seen gone"))
+@register("gone_stays_gone", sends=sends_kinds(("delete", True), note="again, of every id seen gone"), last=True)
 def check_gone_stays_gone(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """A resource once seen gone is still gone when checked again later (every such id of the run)."""
     if not ctx.gone_ids:
