@@ -16,6 +16,7 @@ PACKAGES = (
     "pytest",
     "starlette",
     "uvicorn",
+    "granian",
     "httptools",
     "uvloop",
     "httpx",

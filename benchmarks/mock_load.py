@@ -1,14 +1,17 @@
 """Section "mock": each vendor's reference mock under wrk (faithful and validating), beside Prism and the ceiling.
 
-Every server runs in its own process with uvicorn (httptools, uvloop, no access log) on 127.0.0.1; wrk runs with
-2 threads x 16 connections. Creates carry unique valid names; deletes take seeded ids, each once, from a pool
-sized from a short probe (the server is restarted, re-seeded, for every run). Prism and the fixed-answer ceiling
-keep no state, so they serve all repeats of a request kind from one start.
+Every server runs in its own process on 127.0.0.1, under uvicorn (httptools, uvloop, no access log) and, when it
+is installed, granian; wrk runs with 2 threads x 16 connections. Prism and our servers are measured in turn, run by
+run, so that a shared machine's load falls on both alike. Creates carry unique valid names; deletes take seeded
+ids, each once, from a pool sized from a short probe (the server is restarted, re-seeded, for every run). Prism and
+the fixed-answer ceilings keep no state, so they serve all runs of a request kind from one start.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +25,9 @@ from benchmarks.stats import Figure, Row, figure, ratio
 from conformance.catalog.loader import load_vendor, vendor_names
 
 SECTION = "mock"
+MODES = ("faithful", "validating")
 TOKEN = "bench-token"
-POOL_MARGIN = 1.6
+POOL_MARGIN = 2.0
 POOL_MIN = 5_000
 POOL_MAX = 1_500_000
 
@@ -54,6 +58,11 @@ class Kind:
         name = "create" if self.role == "create" else "delete"
         path = self.prism_path if prism_target else self.path
         return wrk.Script(name, path, self.header, self.value, word)
+
+
+def servers() -> tuple[str, ...]:
+    """The servers the mocks are measured on: uvicorn, and granian when it is installed."""
+    return ("uvicorn", "granian") if importlib.util.find_spec("granian") is not None else ("uvicorn",)
 
 
 def kinds() -> list[Kind]:
@@ -101,31 +110,6 @@ def _pool_size(kind: Kind, validate: bool, opts: Options, work: Path, server_nam
     return int(min(POOL_MAX, max(POOL_MIN, math.ceil(estimate))))
 
 
-def _measure_mock(kind: Kind, mode: str, opts: Options, work: Path) -> Row:
-    """A fresh (re-seeded) server per run: creates and deletes change the store."""
-    validate = mode == "validating"
-    per_thread = _pool_size(kind, validate, opts, work) if kind.role == "delete" else 0
-    loads: list[wrk.Load] = []
-    for run in range(opts.repeat):
-        say(
-            f"mock: {kind.label} ({mode}) run {run + 1}/{opts.repeat}"
-            + (f", {per_thread * wrk.THREADS} ids" if per_thread else "")
-        )
-        server = _mock_server(kind, validate, per_thread, work, f"{kind.vendor}-{kind.role}-{mode}-{run}")
-        try:
-            nonce = secrets.token_hex(2)
-            wrk.run(server.port, kind.script(f"w{nonce}" if kind.role == "create" else "warm"), opts.warmup)
-            loads.append(wrk.run(server.port, kind.run_script(run, nonce), opts.duration))
-        finally:
-            server.stop()
-    row = Row(SECTION, kind.label, _load_figures(loads), {"mode": mode, "server": "uvicorn+httptools+uvloop"})
-    if per_thread:
-        row.info["seeded_ids"] = per_thread * wrk.THREADS
-    if any(x.status_errors for x in loads):
-        row.notes.append("answers outside 2xx/3xx counted as errors (a 404 means the seeded pool ran out)")
-    return row
-
-
 def _measure_stateless(label: str, mode: str, server: Server, kind: Kind, opts: Options, prism_target: bool) -> Row:
     """All repeats against one running server (Prism, the ceiling), which keeps no state."""
     say(f"mock: {label} ({mode}) x{opts.repeat}")
@@ -137,59 +121,125 @@ def _measure_stateless(label: str, mode: str, server: Server, kind: Kind, opts: 
     return Row(SECTION, label, _load_figures(loads), {"mode": mode})
 
 
-def _ceiling_rows(all_kinds: list[Kind], opts: Options, work: Path) -> tuple[dict[str, Row], list[Row]]:
-    """Fixed-answer apps under the same create and delete requests (one per HTTP method): Starlette, raw ASGI."""
-    rows: dict[str, Row] = {}
+def _ceiling_rows(all_kinds: list[Kind], opts: Options, work: Path) -> tuple[dict[tuple[str, str], Row], list[Row]]:
+    """Fixed-answer apps under the same create and delete requests (one per HTTP method), per server: Starlette,
+    raw ASGI. The Starlette rows are keyed by (server, method)."""
+    rows: dict[tuple[str, str], Row] = {}
     extra: list[Row] = []
-    for app, label, by_method in (("ceiling", "ceiling", True), ("ceiling-asgi", "raw ASGI ceiling", False)):
-        port = free_port()
-        server = start_server(label, python_server_argv("--app", app, "--port", str(port)), port, work / f"{app}.log")
-        try:
-            seen: set[str] = set()
-            for kind in all_kinds:
-                if kind.method in seen:
-                    continue
-                seen.add(kind.method)
-                row = _measure_stateless(f"{label} {kind.method}", "fixed answer", server, kind, opts, False)
-                row.info["request"] = kind.label
-                if by_method:
-                    rows[kind.method] = row
-                else:
-                    extra.append(row)
-        finally:
-            server.stop()
+    for server_name in servers():
+        for app, label, by_method in (("ceiling", "ceiling", True), ("ceiling-asgi", "raw ASGI ceiling", False)):
+            port = free_port()
+            argv = python_server_argv("--app", app, "--port", str(port), "--server", server_name)
+            server = start_server(label, argv, port, work / f"{app}-{server_name}.log")
+            try:
+                seen: set[str] = set()
+                for kind in all_kinds:
+                    if kind.method in seen:
+                        continue
+                    seen.add(kind.method)
+                    row = _measure_stateless(f"{label} {kind.method}", "fixed answer", server, kind, opts, False)
+                    row.info.update(request=kind.label, server=server_name)
+                    if by_method:
+                        rows[server_name, kind.method] = row
+                    else:
+                        extra.append(row)
+            finally:
+                server.stop()
     return rows, extra
 
 
-def _prism_row(kind: Kind, binary: Path, opts: Options, work: Path) -> Row:
-    """Prism mocking the vendor's OpenAPI document (retrying on a copy with absolute OAuth URLs if it refuses)."""
+def _start_prism(kind: Kind, binary: Path, work: Path) -> tuple[Server, list[str]]:
+    """Prism mocking the vendor's OpenAPI document (on a copy with absolute OAuth URLs if it refuses the original)."""
     spec = load_vendor(kind.vendor).spec_path
-    notes: list[str] = []
     port = free_port()
     try:
-        server = start_server("prism", prism.argv(binary, spec, port), port, work / f"prism-{kind.vendor}.log")
+        return start_server("prism", prism.argv(binary, spec, port), port, work / f"prism-{kind.vendor}.log"), []
     except BenchError:
         copy = prism.absolute_oauth_copy(spec, work)
         if copy is None:
             raise
         port = free_port()
         server = start_server("prism", prism.argv(binary, copy, port), port, work / f"prism-{kind.vendor}-abs.log")
-        notes.append("Prism refused the relative OAuth URLs: it mocks a copy with absolute ones")
+        return server, ["Prism refused the relative OAuth URLs: it mocks a copy with absolute ones"]
+
+
+def _one_mock_run(
+    kind: Kind, server_name: str, mode: str, per_thread: int, run: int, work: Path, opts: Options
+) -> wrk.Load:
+    """One measured run on a fresh (re-seeded) mock: creates and deletes change the store."""
+    say(
+        f"mock: {kind.label} ({mode}, {server_name}) run {run + 1}/{opts.repeat}"
+        + (f", {per_thread * wrk.THREADS} ids" if per_thread else "")
+    )
+    tag = f"{kind.vendor}-{kind.role}-{mode}-{server_name}-{run}"
+    server = _mock_server(kind, mode == "validating", per_thread, work, tag, server_name)
     try:
-        row = _measure_stateless(kind.label, "prism", server, kind, opts, True)
+        nonce = secrets.token_hex(2)
+        wrk.run(server.port, kind.script(f"w{nonce}" if kind.role == "create" else "warm"), opts.warmup)
+        return wrk.run(server.port, kind.run_script(run, nonce), opts.duration)
     finally:
         server.stop()
-    row.info["flags"] = " ".join(prism.FLAGS)
-    row.notes += notes
-    return row
+
+
+def _measure_kind(kind: Kind, binary: Path | None, opts: Options, work: Path, notes: list[str]) -> list[Row]:
+    """Our mock in each mode on each server and Prism, interleaved run by run (the machine may be shared): each
+    run measures Prism, then every (mode, server) once; ``x_prism`` is the median of the runs' own ratios."""
+    configs = [(mode, server_name) for mode in MODES for server_name in servers()]
+    probed = {
+        c: _pool_size(kind, c[0] == "validating", opts, work, c[1]) if kind.role == "delete" else 0 for c in configs
+    }
+    # one pool per mode, the largest any server's probe asked for: a probe on a shared machine can run slow
+    pools = {c: max(n for (mode, _), n in probed.items() if mode == c[0]) for c in configs}
+    peer: Server | None = None
+    if binary is not None:
+        try:
+            peer, extra = _start_prism(kind, binary, work)
+            notes.extend(f"Prism on {kind.label}: {note}" for note in extra)
+            wrk.run(peer.port, kind.script(f"w{secrets.token_hex(2)}", True), opts.warmup)
+        except BenchError as exc:
+            notes.append(f"Prism on {kind.label}: {exc}")
+            peer = None
+    ours: dict[tuple[str, str], list[wrk.Load]] = {c: [] for c in configs}
+    theirs: list[wrk.Load] = []
+    loads: list[float] = []
+    try:
+        for run in range(opts.repeat):
+            if peer is not None:
+                say(f"mock: {kind.label} (prism) run {run + 1}/{opts.repeat}")
+                theirs.append(wrk.run(peer.port, kind.run_script(run, secrets.token_hex(2), True), opts.duration))
+            for mode, server_name in configs:
+                ours[mode, server_name].append(
+                    _one_mock_run(kind, server_name, mode, pools[mode, server_name], run, work, opts)
+                )
+            loads.append(os.getloadavg()[0])
+    finally:
+        if peer is not None:
+            peer.stop()
+    rows: list[Row] = []
+    for (mode, server_name), runs in ours.items():
+        row = Row(SECTION, kind.label, _load_figures(runs), {"mode": mode, "server": server_name})
+        row.figures["load"] = figure("load average", loads)
+        if theirs:
+            row.figures["x_prism"] = figure("x", [o.rps / p.rps for o, p in zip(runs, theirs, strict=True) if p.rps])
+        if pools[mode, server_name]:
+            row.info["seeded_ids"] = pools[mode, server_name] * wrk.THREADS
+        if any(x.status_errors for x in runs):
+            row.notes.append("answers outside 2xx/3xx counted as errors (a 404 means the seeded pool ran out)")
+        rows.append(row)
+    if theirs:
+        row = Row(SECTION, kind.label, _load_figures(theirs), {"mode": "prism", "flags": " ".join(prism.FLAGS)})
+        row.figures["load"] = figure("load average", loads)
+        rows.append(row)
+    return rows
 
 
 def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
-    """Measure every request kind on our mock (both modes), Prism and the ceiling; rows and section notes."""
+    """Measure every request kind on our mock (both modes, each server), Prism and the ceilings; rows and notes."""
     if not wrk.available():
         return [], ["SKIPPED: wrk is not installed (Debian: apt-get install wrk); no mock figures"]
     notes = [
-        f"wrk {wrk.THREADS} threads x {wrk.CONNECTIONS} connections, {opts.duration:g}s per run, {opts.repeat} run(s)"
+        f"wrk {wrk.THREADS} threads x {wrk.CONNECTIONS} connections, {opts.duration:g}s per run, {opts.repeat} run(s)",
+        f"servers: {', '.join(servers())} (granian when installed: pip install granian)",
     ]
     all_kinds = kinds()
     ceilings, asgi_ceilings = _ceiling_rows(all_kinds, opts, work)
@@ -200,18 +250,13 @@ def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
         notes.append(f"Prism {prism.version(binary)} with {' '.join(prism.FLAGS)} (static examples, one process)")
     rows: list[Row] = []
     for kind in all_kinds:
-        peer: Row | None = None
-        if binary is not None:
-            try:
-                peer = _prism_row(kind, binary, opts, work)
-            except BenchError as exc:
-                notes.append(f"Prism on {kind.label}: {exc}")
-        ours = [_measure_mock(kind, mode, opts, work) for mode in ("faithful", "validating")]
-        for row in ours:
-            if peer is not None:
-                row.figures["x_prism"] = ratio(row.figures["rps"], peer.figures["rps"])
-            row.figures["x_ceiling"] = ratio(row.figures["rps"], ceilings[kind.method].figures["rps"])
-        rows += ours + ([peer] if peer is not None else [])
+        measured = _measure_kind(kind, binary, opts, work, notes)
+        for row in measured:
+            ceiling = ceilings.get((row.info.get("server", ""), kind.method))
+            if ceiling is not None:
+                row.figures["x_ceiling"] = ratio(row.figures["rps"], ceiling.figures["rps"])
+        rows += measured
     rows += list(ceilings.values()) + asgi_ceilings
-    notes.append("x ceiling: ours / the fixed-answer Starlette app on the same request (the issue's ceiling)")
+    notes.append("x Prism: the median of each run's ratio (Prism and our servers are measured in turn, run by run)")
+    notes.append("x ceiling: ours / the fixed-answer Starlette app on the same request and server")
     return rows, notes

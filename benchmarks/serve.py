@@ -11,6 +11,7 @@ import argparse
 import gc
 import json
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,10 @@ from starlette.routing import Route
 
 FIXED_BODY = b'{"status":"ok"}'
 SEED_PREFIX = "bench-d"
+# A load run creates or seeds far more resources than `conformance mock`'s defaults keep (10,000, 64 MiB): the
+# benchmark lifts the store's bounds so that no answer is a 507 (the bounds are checked the same way either way).
+BENCH_MAX_RESOURCES = 10_000_000
+BENCH_MAX_STORE_BYTES = 8 << 30
 
 
 def seed_ids(threads: int, count: int, prefix: str = SEED_PREFIX) -> list[str]:
@@ -57,7 +62,12 @@ def mock_app(vendor: str, token: str, validate: bool, ids: Sequence[str]) -> Any
     from conformance.catalog.loader import specs_dir
 
     options = mock.MockOptions(
-        token=token, seed_ids=tuple(ids), validate=validate, spec_dir=specs_dir() / vendor if validate else None
+        token=token,
+        seed_ids=tuple(ids),
+        validate=validate,
+        spec_dir=specs_dir() / vendor if validate else None,
+        max_resources=BENCH_MAX_RESOURCES,
+        max_store_bytes=BENCH_MAX_STORE_BYTES,
     )
     return mock.create_app(vendor, options)
 
@@ -77,29 +87,49 @@ def build_app(app: str, vendor: str, token: str, validate: bool, ids: Sequence[s
 def granian_app() -> Any:
     """The app factory granian imports (``benchmarks.serve:granian_app``), reading its arguments from the env."""
     spec = json.loads(os.environ[APP_ENV])
-    app = build_app(spec["app"], spec["vendor"], spec["token"], spec["validate"], spec["ids"])
+    if spec.get("switch_interval"):
+        sys.setswitchinterval(float(spec["switch_interval"]))
+    ids = seed_ids(spec["seed_threads"], spec["seed_count"])
+    app = build_app(spec["app"], spec["vendor"], spec["token"], spec["validate"], ids)
     gc.freeze()
     return app
 
 
-def serve_granian(spec: dict[str, Any], port: int) -> None:
-    """Serve with granian 2.x: one worker, one runtime thread, asyncio loop (uvloop when installed), HTTP/1."""
-    from granian.constants import HTTPModes, Interfaces, Loops
+def serve_granian(spec: dict[str, Any], port: int, extra: dict[str, Any] | None = None) -> None:
+    """Serve with granian 2.x: one worker, one runtime thread, asyncio loop (uvloop when installed), HTTP/1.
+
+    ``extra``: more ``granian.server.Server`` keyword arguments (enum members by value: ``{"runtime_mode": "st"}``),
+    and ``switch_interval``, the interpreter's GIL switch interval in the worker (``sys.setswitchinterval``).
+    """
+    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes, TaskImpl
     from granian.server import Server
 
     os.environ[APP_ENV] = json.dumps(spec)
-    Server(
-        "benchmarks.serve:granian_app",
-        address="127.0.0.1",
-        port=port,
-        interface=Interfaces.ASGI,
-        factory=True,
-        workers=1,
-        loop=Loops.auto,
-        http=HTTPModes.http1,
-        log_access=False,
-        backlog=512,
-    ).serve()
+    kwargs: dict[str, Any] = {
+        "address": "127.0.0.1",
+        "port": port,
+        "interface": Interfaces.ASGI,
+        "factory": True,
+        "workers": 1,
+        "loop": Loops.auto,
+        "http": HTTPModes.http1,
+        "log_access": False,
+        "backlog": 512,
+    }
+    enums = {
+        "interface": Interfaces,
+        "loop": Loops,
+        "runtime_mode": RuntimeModes,
+        "task_impl": TaskImpl,
+        "http": HTTPModes,
+    }
+    for key, value in (extra or {}).items():
+        if key == "switch_interval":
+            spec[key] = value
+            os.environ[APP_ENV] = json.dumps(spec)
+            continue
+        kwargs[key] = enums[key](value) if key in enums else value
+    Server("benchmarks.serve:granian_app", **kwargs).serve()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -113,12 +143,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed-count", type=int, default=0, help="seeded ids per wrk thread")
     parser.add_argument("--seed-threads", type=int, default=2)
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--granian-opts", default="{}", help="granian Server keyword arguments (JSON)")
     args = parser.parse_args(argv)
-    ids = seed_ids(args.seed_threads, args.seed_count)
     if args.server == "granian":
-        spec = {"app": args.app, "vendor": args.vendor, "token": args.token, "validate": args.validate, "ids": ids}
-        serve_granian(spec, args.port)
+        spec = {
+            "app": args.app,
+            "vendor": args.vendor,
+            "token": args.token,
+            "validate": args.validate,
+            "seed_threads": args.seed_threads,
+            "seed_count": args.seed_count,
+        }
+        serve_granian(spec, args.port, json.loads(args.granian_opts))
         return
+    ids = seed_ids(args.seed_threads, args.seed_count)
     app = build_app(args.app, args.vendor, args.token, args.validate, ids)
     gc.freeze()  # what `conformance mock` does too: the start-up heap is never scanned again
     uvicorn.run(

@@ -43,7 +43,7 @@ def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
     if not wrk.available():
         return [], ["SKIPPED: wrk is not installed (Debian: apt-get install wrk)"]
     if importlib.util.find_spec("granian") is None:
-        return [], ["SKIPPED: granian is not installed (pip install 'model-api-conformance[fast]')"]
+        return [], ["SKIPPED: granian is not installed (pip install granian)"]
     notes = [
         f"wrk {wrk.THREADS} threads x {wrk.CONNECTIONS} connections, {opts.duration:g}s per run, {opts.repeat} run(s)"
     ]

@@ -114,6 +114,9 @@ class MockRequest:
 
     async def body(self) -> bytes:
         """The whole request body; ``BodyError`` past ``BODY_LIMIT``."""
+        expected = framed_length(self.scope)
+        if expected == 0:
+            return b""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -125,9 +128,31 @@ class MockRequest:
             if size > BODY_LIMIT:
                 raise BodyError("request body exceeds 1 MiB")
             chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not message.get("more_body", False) or size == expected:
                 break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def framed_length(scope: Scope) -> int | None:
+    """The body length an HTTP/1.x request's framing fixes (RFC 9112 6.3), or None when only its end tells.
+
+    ``Content-Length: N`` fixes N; no ``Content-Length`` and no ``Transfer-Encoding`` fixes 0. A reader that has
+    that many bytes has the whole body and need not wait for the server's final, empty ``http.request`` message
+    (granian sends one per body, each a hop between its threads; uvicorn sends the body in one message).
+    """
+    if scope.get("http_version") not in ("1.1", "1.0"):
+        return None
+    length: bytes | None = None
+    for key, value in scope["headers"]:
+        if key == b"content-length" or key.lower() == b"content-length":
+            if length is not None:
+                return None
+            length = value
+        elif key == b"transfer-encoding" or key.lower() == b"transfer-encoding":
+            return None
+    if length is None:
+        return 0
+    return int(length) if length.isdigit() else None
 
 
 Handler = Callable[[MockRequest], Awaitable[Reply]]

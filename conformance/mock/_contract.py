@@ -95,6 +95,7 @@ class OperationContract:
     body_pointer: str | None
     responses: Mapping[str, ResponseContract]
     body_read_only: ReadOnlyFinder | None
+    _by_status: dict[int, ResponseContract | None] = field(default_factory=dict, compare=False, repr=False)
 
     def path_params(self, raw_path: str) -> dict[str, str] | None:
         """The decoded path parameters when ``raw_path`` matches the template, else None."""
@@ -104,11 +105,14 @@ class OperationContract:
         return {name: unquote(value) for name, value in match.groupdict().items()}
 
     def response(self, status: int) -> ResponseContract | None:
-        """The documented response for ``status`` (exact, then ``NXX``, then ``default``)."""
-        for key in (str(status), f"{status // 100}XX", "default"):
-            if key in self.responses:
-                return self.responses[key]
-        return None
+        """The documented response for ``status`` (exact, then ``NXX``, then ``default``; looked up once per status)."""
+        if status in self._by_status:
+            return self._by_status[status]
+        keys = (str(status), f"{status // 100}XX", "default")
+        found = next((self.responses[key] for key in keys if key in self.responses), None)
+        if len(self._by_status) < 1000:
+            self._by_status[status] = found
+        return found
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "x-
 # A header whose name holds one of these words carries a credential, whatever the vendor calls it (the suite's
 # HTTP layer applies the same rule; the mocks import nothing from it).
 SECRET_NAME_WORDS = ("auth", "token", "secret", "api-key", "apikey", "cookie", "password")
+NAME_CACHE_LIMIT = 1024
+"""Header names (and sets of secrets) whose verdict the redaction remembers; past it, it starts afresh."""
 
 
 class Redaction:
@@ -39,17 +41,39 @@ class Redaction:
         names = {contract.auth.header.lower(), *(alias.header.lower() for alias in contract.auth.aliases)}
         self.headers_secret = ALWAYS_SECRET | names
         self.secrets = {s for s in (options.token, options.restricted_token, options.other_token) if s}
+        self._ordered: dict[frozenset[str], list[str]] = {}
+        self._secret_name: dict[str, bool] = {}
 
     def ordered(self, extra: set[str]) -> list[str]:
-        """The secrets worth replacing (four characters or more), longest first: the order ``scrub`` replaces in."""
-        return [secret for secret in sorted(self.secrets | extra, key=len, reverse=True) if len(secret) >= 4]
+        """The secrets worth replacing (four characters or more), longest first: the order ``scrub`` replaces in.
+
+        Worked out once per set of extra secrets (most requests carry the mock's own token); a new list each call.
+        """
+        key = frozenset(extra)
+        found = self._ordered.get(key)
+        if found is None:
+            found = [secret for secret in sorted(self.secrets | extra, key=len, reverse=True) if len(secret) >= 4]
+            if len(self._ordered) >= NAME_CACHE_LIMIT:
+                self._ordered.clear()
+            self._ordered[key] = found
+        return list(found)
+
+    def secret_name(self, name: str) -> bool:
+        """Whether a (lower-case) header name carries a credential (remembered for the names seen)."""
+        found = self._secret_name.get(name)
+        if found is None:
+            found = name in self.headers_secret or any(word in name for word in SECRET_NAME_WORDS)
+            if len(self._secret_name) >= NAME_CACHE_LIMIT:
+                self._secret_name.clear()
+            self._secret_name[name] = found
+        return found
 
     def headers_scrubbed(self, headers: list[tuple[str, str]], secrets: list[str]) -> dict[str, str]:
         """Headers with credentials masked and ``secrets`` (as ``ordered`` gives them) replaced."""
         out: dict[str, str] = {}
-        secret_names = self.headers_secret
+        secret_name = self.secret_name
         for name, value in headers:
-            if name in secret_names or any(word in name for word in SECRET_NAME_WORDS):
+            if secret_name(name):
                 scheme, _, rest = value.partition(" ")
                 out[name] = f"{scheme} {REDACTED}" if rest else REDACTED
             else:
@@ -223,13 +247,15 @@ class Traffic(Sequence[dict[str, Any]]):
 
 def entry_size(entry: Entry) -> int:
     """About how many characters one kept record holds (its strings, and the strings of its flat tuples)."""
-    size = 0
+    size = 64
     for item in entry:
         if isinstance(item, str):
             size += len(item)
         elif isinstance(item, tuple):
-            size += sum(len(part) for part in item if isinstance(part, str))
-    return size + 64
+            for part in item:
+                if isinstance(part, str):
+                    size += len(part)
+    return size
 
 
 class Recorder:

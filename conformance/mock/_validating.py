@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._asgi import framed_length
 from ._common import BODY_LIMIT, STORE_FULL_STATUS, ErrorFn, MockApp, MockOptions, parse_authorization
 from ._contract import Alias, ClientRule, Contract, OperationContract, load_contract, pointer_of
 from ._records import (
@@ -273,7 +274,7 @@ def _body(verdict: RequestVerdict, contract: Contract, headers: Mapping[str, str
         )
         _add(verdict, contract, "content_type", where=("header", "content-type"), value=content_type, message=message)
     try:
-        document = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        document = _request_json(body.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         text = body[:80].decode("utf-8", "replace")
         _add(
@@ -324,6 +325,16 @@ def _short(text: str, limit: int = 300) -> str:
 def _no_constant(name: str) -> Any:
     """Refuse NaN and Infinity, which strict JSON does not allow."""
     raise ValueError(f"{name} is not valid JSON")
+
+
+_REQUEST_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _request_json(text: str) -> Any:
+    """``json.loads(text, parse_constant=_no_constant)`` with one decoder for every request (same errors)."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _REQUEST_DECODER.decode(text)
 
 
 def judge_request(
@@ -462,8 +473,11 @@ def _reply(status: int, pointer: str, value: Any, message: str) -> Violation:
     return {"status": status, "location": "response", "pointer": pointer, "value": _value(value), "message": message}
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
     """Read the whole request body; past the body limit, drain it and say so."""
+    expected = framed_length(scope)
+    if expected == 0:
+        return b"", False
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -474,7 +488,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
         size += len(chunk)
         if size <= BODY_LIMIT:
             chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not message.get("more_body", False) or size == expected:
             return b"".join(chunks), size > BODY_LIMIT
 
 
@@ -505,7 +519,7 @@ class ValidatingMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        body, too_large = await _read_body(receive)
+        body, too_large = await _read_body(scope, receive)
         raw_headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
         pairs = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw_headers]
         headers = dict(pairs)

@@ -80,3 +80,18 @@ def test_one_second_of_wrk_against_the_ceiling_app(tmp_path: Path) -> None:
     assert load.rps > 0
     assert (load.socket_errors, load.status_errors) == (0, 0)
     assert 0 < load.p50_ms <= load.p99_ms
+
+
+def test_mock_targets_are_8x_faithful_and_4x_validating_with_p99_under_5_ms() -> None:
+    from benchmarks.report import evaluate_targets, table
+    from benchmarks.stats import Row, figure
+
+    def row(mode: str, times: float, p99: float) -> Row:
+        figures = {"rps": figure("req/s", [1.0]), "p99_ms": figure("ms", [p99]), "x_prism": figure("x", [times])}
+        return Row("mock", "oxen delete", figures, {"mode": mode, "server": "granian"})
+
+    rows = [row("faithful", 8.1, 4.9), row("faithful", 7.9, 1.0), row("validating", 4.0, 4.0), row("validating", 5, 6)]
+    targets = evaluate_targets({"mock": rows})
+    assert [t["met"] for t in targets] == [True, False, True, False]
+    assert targets[0]["target"] == "mock oxen delete (faithful, granian): >= 8x Prism and p99 < 5 ms"
+    assert "| oxen delete (validating, granian) |" in table("mock", rows)
