@@ -11,19 +11,23 @@ a cold page cache or a neighbour's burst), and the package under test is byte-co
 by pip is (schemathesis in site-packages is; an editable checkout under ``PYTHONDONTWRITEBYTECODE=1`` would
 otherwise compile about 70 of its modules from source at every run). With ``--package-root`` given more than once
 (a ``git archive`` of another commit, say) every root runs in each pair, interleaved: the fair before/after figure
-on a machine whose load moves.
+on a machine whose load moves. ``--marks N`` then runs each root N more times under ``benchmarks/startup_marks.py``
+and prints where the fixed cost goes, phase by phase (medians).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import json
 import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.latency import RESTRICTED, RESTRICTED_ENV, TOKEN, TOKEN_ENV, _mock_argv
 from benchmarks.procs import ROOT, Measured, free_port, run_measured, start_server
@@ -62,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="the source tree whose `conformance` runs (repeatable: each runs in every pair; default this checkout)",
     )
+    parser.add_argument("--marks", type=int, default=0, help="then N runs per root with phase marks (the breakdown)")
     args = parser.parse_args(argv)
     pairs = max(1, min(args.pairs, 50))
     roots = [r.resolve() for r in args.package_root] or [ROOT]
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         byte_compile(root)
     vendor = load_vendor(args.vendor)
     work = Path(tempfile.mkdtemp(prefix="conformance-overhead-"))
-    ids = [f"ov-{n}" for n in range(IDS_PER_RUN * pairs * len(roots))]
+    ids = [f"ov-{n}" for n in range(IDS_PER_RUN * (pairs + max(0, args.marks)) * len(roots))]
     port = free_port()
     mock_argv = [*_mock_argv(args.vendor, port, ids), "--other-token", OTHER]
     mock = start_server("mock", mock_argv, port, work / "mock.log", ready_path="/__mock__/health")
@@ -81,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     peers: list[Measured] = []
     bad = 0
     used = 0
+
+    def take() -> list[str]:
+        nonlocal used
+        used += IDS_PER_RUN
+        return ids[used - IDS_PER_RUN : used]
+
     try:
         for n in range(pairs):
             load = os.getloadavg()[0]
@@ -92,8 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if root is None:
                     peers.append(run_measured(st, timeout=300))
                     continue
-                mine = ids[used : used + IDS_PER_RUN]
-                used += IDS_PER_RUN
+                mine = take()
                 report = work / f"run{n}-{len(ours[root])}-{roots.index(root)}"
                 measured = run_measured(
                     run_argv(args.vendor, url, mine, args.seed, report), env=env, timeout=300, cwd=root
@@ -111,8 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"load {load:.2f}",
                 flush=True,
             )
+        breakdown = {r: _marked_runs(r, args, url, take, env, work) for r in roots} if args.marks > 0 else {}
     finally:
         mock.stop()
+    if breakdown:
+        print_breakdown(breakdown, roots)
     for root in roots:
         walls = [m.seconds / p.seconds for m, p in zip(ours[root], peers, strict=True)]
         cpus = [m.cpu_seconds / p.cpu_seconds for m, p in zip(ours[root], peers, strict=True)]
@@ -126,6 +139,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(f"load at end {os.getloadavg()[0]:.2f}; reports under {work}")
     return 1 if bad else 0
+
+
+MARKS_SCRIPT = Path(__file__).with_name("startup_marks.py")
+# (phase, from mark, to mark): consecutive spans of one run, then two that overlap them
+PHASES = (
+    ("interpreter and imports", None, "imports done"),
+    ("parse, targets, catalog to the first request", "imports done", "first request"),
+    ("preflight, base path, sweep, checks' preloads", "first request", "pytest session start"),
+    ("pytest configure and collect", "pytest session start", "first judge"),
+    ("judging (the rows' requests)", "first judge", "last judge"),
+    ("cleanup, results.json, pytest teardown", "last judge", "pytest session end"),
+    ("reports (summary, junit, allure)", "reports start", "reports end"),
+    ("to exit", "reports end", "exit"),
+    ("total", None, "exit"),
+    ("  of which: schemathesis import and schema", "schemathesis schema start", "schemathesis schema end"),
+    ("  of which: last request to exit", "last request", "exit"),
+)
+
+
+def _marked_runs(
+    root: Path, args: argparse.Namespace, url: str, take: Callable[[], list[str]], env: dict[str, str], work: Path
+) -> list[dict[str, Any]]:
+    """``args.marks`` runs of ``root`` under the marks script; the marks of each."""
+    out: list[dict[str, Any]] = []
+    for n in range(args.marks):
+        argv = run_argv(args.vendor, url, take(), args.seed, work / f"marks-{root.name}-{n}")
+        argv = [sys.executable, str(MARKS_SCRIPT), *argv[3:]]  # the script in place of ``-m conformance``
+        measured = run_measured(
+            argv, env={**env, "PYTHONPATH": str(root), "T_START": repr(time.time())}, timeout=300, cwd=root
+        )
+        line = next((x for x in measured.stderr.splitlines() if x.startswith("STARTUP-MARKS ")), "")
+        if line:
+            out.append(json.loads(line.split(" ", 1)[1]))
+    return out
+
+
+def print_breakdown(breakdown: dict[Path, list[dict[str, Any]]], roots: Sequence[Path]) -> None:
+    """One row per phase, one column per root: median ms over its marked runs (- when a mark was not reached)."""
+    print("| phase (median ms) | " + " | ".join(_name(r, roots) for r in roots) + " |")
+    print("|---|" + "---|" * len(roots))
+    for phase, start, end in PHASES:
+        cells = []
+        for root in roots:
+            spans = [
+                run["marks"][end] - (run["marks"][start] if start else 0.0)
+                for run in breakdown[root]
+                if end in run["marks"] and (start is None or start in run["marks"])
+            ]
+            cells.append(f"{statistics.median(spans):.0f}" if spans else "-")
+        print(f"| {phase} | " + " | ".join(cells) + " |")
+    cells = [
+        f"{statistics.median(run['gc']['ms'] for run in breakdown[r]):.0f}" if breakdown[r] else "-" for r in roots
+    ]
+    print("| garbage collection, all phases | " + " | ".join(cells) + " |")
 
 
 def _name(root: Path, roots: Sequence[Path]) -> str:
