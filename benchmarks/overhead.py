@@ -1,28 +1,56 @@
 """Start-up and per-run overhead: ``conformance run --vendor V`` beside plain ``st run``, same spec, same server.
 
-Run as ``python -m benchmarks.overhead [--vendor baseten] [--pairs 5]``: one reference mock (``conformance mock``,
-seeded ids) in a process of its own; then, in pairs, the suite's quick profile against it as a live target and the
-schemathesis CLI (fuzzing phase, the profile's fuzz examples, the token header) against the same URL. Prints each
-pair's wall times and ratio, the medians, and the load average beside every pair (the machine may be shared).
+Run as ``python -m benchmarks.overhead [--vendor baseten] [--pairs 5] [--package-root DIR ...]``: one reference
+mock (``conformance mock``, seeded ids, the three tokens) in a process of its own; then, in pairs, the suite's quick
+profile against it as a live target (every token given, so every row is judged and a correct server exits 0) and
+the schemathesis CLI (fuzzing phase, the profile's fuzz examples, the token header) against the same URL. Prints each
+pair's wall and CPU times and ratio, the medians, and the load average beside every pair (the machine may be shared).
+
+Like with like: the order inside a pair alternates (the first command of a pair is not always the one that pays for
+a cold page cache or a neighbour's burst), and the package under test is byte-compiled first, as a wheel installed
+by pip is (schemathesis in site-packages is; an editable checkout under ``PYTHONDONTWRITEBYTECODE=1`` would
+otherwise compile about 70 of its modules from source at every run). With ``--package-root`` given more than once
+(a ``git archive`` of another commit, say) every root runs in each pair, interleaved: the fair before/after figure
+on a machine whose load moves. ``--marks N`` then runs each root N more times under ``benchmarks/startup_marks.py``
+and prints where the fixed cost goes, phase by phase (medians).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import json
 import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.latency import RESTRICTED, RESTRICTED_ENV, TOKEN, TOKEN_ENV, _mock_argv
-from benchmarks.procs import free_port, run_measured, start_server
+from benchmarks.procs import ROOT, Measured, free_port, run_measured, start_server
 from benchmarks.suite_speed import ST_COMMAND, ST_FLAGS
 from conformance.catalog.loader import load_vendor
 from conformance.catalog.profiles import get_profile
 
 IDS_PER_RUN = 40
+OTHER_ENV = "CONFORMANCE_BENCH_OTHER"
+OTHER = "bench-other"
+
+
+def byte_compile(root: Path) -> None:
+    """Write the bytecode of ``root``'s package (as pip does on install), so no run compiles it from source."""
+    compileall.compile_dir(str(root / "conformance"), quiet=1, workers=1)
+
+
+def run_argv(vendor: str, url: str, ids: Sequence[str], seed: int, report: Path) -> list[str]:
+    """The ``conformance run`` of one pair: the quick profile, live, every token, destructive with seeded ids."""
+    run = [sys.executable, "-m", "conformance", "run", "--vendor", vendor, "--base-url", url]
+    run += ["--token-env", TOKEN_ENV, "--restricted-token-env", RESTRICTED_ENV, "--other-token-env", OTHER_ENV]
+    run += ["--allow-destructive", *[a for i in ids for a in ("--disposable-id", i)]]
+    return [*run, "--profile", "quick", "--seed", str(seed), "--report-dir", str(report)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,49 +59,144 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vendor", default="baseten")
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--package-root",
+        type=Path,
+        action="append",
+        default=[],
+        help="the source tree whose `conformance` runs (repeatable: each runs in every pair; default this checkout)",
+    )
+    parser.add_argument("--marks", type=int, default=0, help="then N runs per root with phase marks (the breakdown)")
     args = parser.parse_args(argv)
     pairs = max(1, min(args.pairs, 50))
+    roots = [r.resolve() for r in args.package_root] or [ROOT]
+    for root in roots:
+        byte_compile(root)
     vendor = load_vendor(args.vendor)
     work = Path(tempfile.mkdtemp(prefix="conformance-overhead-"))
-    ids = [f"ov-{n}" for n in range(IDS_PER_RUN * pairs)]
+    ids = [f"ov-{n}" for n in range(IDS_PER_RUN * (pairs + max(0, args.marks)) * len(roots))]
     port = free_port()
-    mock = start_server(
-        "mock", _mock_argv(args.vendor, port, ids), port, work / "mock.log", ready_path="/__mock__/health"
-    )
+    mock_argv = [*_mock_argv(args.vendor, port, ids), "--other-token", OTHER]
+    mock = start_server("mock", mock_argv, port, work / "mock.log", ready_path="/__mock__/health")
     url = f"http://127.0.0.1:{port}{vendor.server_path}"
     header = f"{vendor.auth.header}: {vendor.auth.scheme} {TOKEN}".replace(":  ", ": ")
     examples = get_profile("quick").fuzz_examples
-    ours_s: list[float] = []
-    st_s: list[float] = []
+    env = {TOKEN_ENV: TOKEN, RESTRICTED_ENV: RESTRICTED, OTHER_ENV: OTHER}
+    ours: dict[Path, list[Measured]] = {r: [] for r in roots}
+    peers: list[Measured] = []
     bad = 0
+    used = 0
+
+    def take() -> list[str]:
+        nonlocal used
+        used += IDS_PER_RUN
+        return ids[used - IDS_PER_RUN : used]
+
     try:
         for n in range(pairs):
-            mine = ids[n * IDS_PER_RUN : (n + 1) * IDS_PER_RUN]
-            run = [sys.executable, "-m", "conformance", "run", "--vendor", args.vendor, "--base-url", url]
-            run += ["--token-env", TOKEN_ENV, "--restricted-token-env", RESTRICTED_ENV, "--allow-destructive"]
-            run += [a for i in mine for a in ("--disposable-id", i)]
-            run += ["--profile", "quick", "--seed", str(args.seed), "--report-dir", str(work / f"run{n}" / "run")]
             load = os.getloadavg()[0]
-            ours = run_measured(run, env={TOKEN_ENV: TOKEN, RESTRICTED_ENV: RESTRICTED}, timeout=300)
             st = [*ST_COMMAND, str(vendor.spec_path), "--url", url, "-n", str(examples), "--seed", str(args.seed)]
-            peer = run_measured([*st, "-H", header, *ST_FLAGS, "--report-dir", str(work / f"st{n}")], timeout=300)
-            bad += ours.code != 0
-            ours_s.append(ours.seconds)
-            st_s.append(peer.seconds)
+            st += ["-H", header, *ST_FLAGS, "--report-dir", str(work / f"st{n}")]
+            order: list[Path | None] = [*roots, None]
+            shift = n % len(order)
+            for root in order[shift:] + order[:shift]:  # who goes first rotates from pair to pair
+                if root is None:
+                    peers.append(run_measured(st, timeout=300))
+                    continue
+                mine = take()
+                report = work / f"run{n}-{len(ours[root])}-{roots.index(root)}"
+                measured = run_measured(
+                    run_argv(args.vendor, url, mine, args.seed, report), env=env, timeout=300, cwd=root
+                )
+                bad += measured.code != 0
+                ours[root].append(measured)
+            peer = peers[-1]
+            line = ", ".join(
+                f"{_name(r, roots)} {ours[r][-1].seconds:.2f}s/{ours[r][-1].cpu_seconds:.2f}cpu "
+                f"(exit {ours[r][-1].code}) x{ours[r][-1].seconds / peer.seconds:.2f}"
+                for r in roots
+            )
             print(
-                f"pair {n + 1}: conformance {ours.seconds:.2f}s (exit {ours.code}), st {peer.seconds:.2f}s "
-                f"(exit {peer.code}), ratio {ours.seconds / peer.seconds:.2f}, load {load:.2f}",
+                f"pair {n + 1}: {line}; st {peer.seconds:.2f}s/{peer.cpu_seconds:.2f}cpu (exit {peer.code}); "
+                f"load {load:.2f}",
                 flush=True,
             )
+        breakdown = {r: _marked_runs(r, args, url, take, env, work) for r in roots} if args.marks > 0 else {}
     finally:
         mock.stop()
-    ratios = [a / b for a, b in zip(ours_s, st_s, strict=True)]
-    print(
-        f"median: conformance {statistics.median(ours_s):.2f}s, st {statistics.median(st_s):.2f}s, "
-        f"ratio {statistics.median(ratios):.2f} (per pair {', '.join(f'{r:.2f}' for r in ratios)}); "
-        f"load at end {os.getloadavg()[0]:.2f}"
-    )
+    if breakdown:
+        print_breakdown(breakdown, roots)
+    for root in roots:
+        walls = [m.seconds / p.seconds for m, p in zip(ours[root], peers, strict=True)]
+        cpus = [m.cpu_seconds / p.cpu_seconds for m, p in zip(ours[root], peers, strict=True)]
+        print(
+            f"median {_name(root, roots)}: conformance {statistics.median(m.seconds for m in ours[root]):.2f}s "
+            f"({statistics.median(m.cpu_seconds for m in ours[root]):.2f} cpu), "
+            f"st {statistics.median(p.seconds for p in peers):.2f}s "
+            f"({statistics.median(p.cpu_seconds for p in peers):.2f} cpu), "
+            f"ratio {statistics.median(walls):.2f} (per pair {', '.join(f'{r:.2f}' for r in walls)}), "
+            f"cpu ratio {statistics.median(cpus):.2f}"
+        )
+    print(f"load at end {os.getloadavg()[0]:.2f}; reports under {work}")
     return 1 if bad else 0
+
+
+MARKS_SCRIPT = Path(__file__).with_name("startup_marks.py")
+# (phase, from mark, to mark): consecutive spans of one run, then two that overlap them
+PHASES = (
+    ("interpreter and imports", None, "imports done"),
+    ("parse, targets, catalog to the first request", "imports done", "first request"),
+    ("preflight, base path, sweep, checks' preloads", "first request", "pytest session start"),
+    ("pytest configure and collect", "pytest session start", "first judge"),
+    ("judging (the rows' requests)", "first judge", "last judge"),
+    ("cleanup, results.json, pytest teardown", "last judge", "pytest session end"),
+    ("reports (summary, junit, allure)", "reports start", "reports end"),
+    ("to exit", "reports end", "exit"),
+    ("total", None, "exit"),
+    ("  of which: schemathesis import and schema", "schemathesis schema start", "schemathesis schema end"),
+    ("  of which: last request to exit", "last request", "exit"),
+)
+
+
+def _marked_runs(
+    root: Path, args: argparse.Namespace, url: str, take: Callable[[], list[str]], env: dict[str, str], work: Path
+) -> list[dict[str, Any]]:
+    """``args.marks`` runs of ``root`` under the marks script; the marks of each."""
+    out: list[dict[str, Any]] = []
+    for n in range(args.marks):
+        argv = run_argv(args.vendor, url, take(), args.seed, work / f"marks-{root.name}-{n}")
+        argv = [sys.executable, str(MARKS_SCRIPT), *argv[3:]]  # the script in place of ``-m conformance``
+        measured = run_measured(
+            argv, env={**env, "PYTHONPATH": str(root), "T_START": repr(time.time())}, timeout=300, cwd=root
+        )
+        line = next((x for x in measured.stderr.splitlines() if x.startswith("STARTUP-MARKS ")), "")
+        if line:
+            out.append(json.loads(line.split(" ", 1)[1]))
+    return out
+
+
+def print_breakdown(breakdown: dict[Path, list[dict[str, Any]]], roots: Sequence[Path]) -> None:
+    """One row per phase, one column per root: median ms over its marked runs (- when a mark was not reached)."""
+    print("| phase (median ms) | " + " | ".join(_name(r, roots) for r in roots) + " |")
+    print("|---|" + "---|" * len(roots))
+    for phase, start, end in PHASES:
+        cells = []
+        for root in roots:
+            spans = [
+                run["marks"][end] - (run["marks"][start] if start else 0.0)
+                for run in breakdown[root]
+                if end in run["marks"] and (start is None or start in run["marks"])
+            ]
+            cells.append(f"{statistics.median(spans):.0f}" if spans else "-")
+        print(f"| {phase} | " + " | ".join(cells) + " |")
+    cells = [
+        f"{statistics.median(run['gc']['ms'] for run in breakdown[r]):.0f}" if breakdown[r] else "-" for r in roots
+    ]
+    print("| garbage collection, all phases | " + " | ".join(cells) + " |")
+
+
+def _name(root: Path, roots: Sequence[Path]) -> str:
+    return root.name if len(roots) > 1 else "conformance"
 
 
 if __name__ == "__main__":

@@ -112,9 +112,12 @@ class Measured:
     tree_peak_mib: float
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system CPU of it and its waited-for children (steadier than wall when busy)
 
 
-def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 3600.0) -> Measured:
+def run_measured(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 3600.0, cwd: Path = ROOT
+) -> Measured:
     """Run a command to completion; peak memory is the largest resident set of it and its waited-for children."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -123,7 +126,7 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, t
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            cwd=ROOT,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
@@ -149,6 +152,7 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, t
             sampler.peak_kib / 1024,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime,
         )
 
 

@@ -14,11 +14,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from conformance.catalog import cache
 from conformance.catalog.derive import derive_rows
 from conformance.catalog.model import AuthScheme, Operation, Requirement, Source, Vendor
-from conformance.catalog.validate import raise_all, schema_errors
 from conformance.errors import UsageError
 
 VENDOR_DIRS_ENV = "CONFORMANCE_VENDOR_DIRS"
@@ -91,15 +89,15 @@ def folder_label(name: str) -> str:
     return f"specs/{name}" if is_shipped(name) else str(vendor_folders()[name])
 
 
-# libyaml's safe loader when PyYAML was built with it: 9x faster on the vendors' files (the same data for every
-# file under specs/); the pure-Python one otherwise.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read_yaml(path: Path) -> Any:
+    import yaml  # a vendor found in the cache (conformance/catalog/cache.py) reads no YAML
+
+    # libyaml's safe loader when PyYAML was built with it: 9x faster on the vendors' files (the same data for every
+    # file under specs/); the pure-Python one otherwise.
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_SAFE_LOADER)
+            return yaml.load(handle, Loader=loader)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -108,6 +106,8 @@ def _read_yaml(path: Path) -> Any:
 
 def _read_valid(path: Path, kind: str, label: str, problems: list[str]) -> Any:
     """The file's data (``None`` when absent); each schema problem is appended as ``label: …``."""
+    from conformance.catalog.validate import schema_errors
+
     if not path.is_file():
         return None
     data = _read_yaml(path)
@@ -151,14 +151,32 @@ def _auth(row: Mapping[str, Any]) -> AuthScheme:
     return AuthScheme(header=str(row["header"]), scheme=str(row["scheme"]), evidence=str(row.get("evidence", "")))
 
 
+VENDOR_FILES = ("vendor.yaml", "requirements.yaml", "faults.yaml", "samples.yaml")
+
+
 @functools.cache
 def load_vendor(name: str) -> Vendor:
-    """Load and validate one vendor's folder; one ``UsageError`` names everything that is wrong."""
+    """Load and validate one vendor's folder; one ``UsageError`` names everything that is wrong.
+
+    A folder whose files (and the code that reads them) are unchanged since an earlier run comes from the disk
+    cache (``conformance/catalog/cache.py``): the same vendor, without parsing, validating and deriving again.
+    """
     folder = vendor_folders().get(name)
     if folder is None:
         known = ", ".join(vendor_names()) or "none"
         raise UsageError(f"unknown vendor {name!r} (known: {known})")
     label = folder_label(name)
+    cached = cache.load(folder, name)
+    if cached is not None and cached.folder_label == label:
+        return cached
+    vendor = _load_vendor(name, folder, label)
+    cache.store(folder, name, vendor, [*(folder / f for f in VENDOR_FILES), vendor.spec_path])
+    return vendor
+
+
+def _load_vendor(name: str, folder: Path, label: str) -> Vendor:
+    from conformance.catalog.validate import raise_all
+
     problems: list[str] = []
     profile = _read_valid(folder / "vendor.yaml", "vendor", f"{label}/vendor.yaml", problems)
     rows_data = _read_valid(folder / "requirements.yaml", "requirements", f"{label}/requirements.yaml", problems)
@@ -243,6 +261,8 @@ def load_client_requirements(name: str) -> tuple[Requirement, ...]:
     vendor = load_vendor(name)
     path = vendor_folders()[name] / "client-requirements.yaml"
     where = f"{vendor.folder_label}/client-requirements.yaml"
+    from conformance.catalog.validate import raise_all
+
     problems: list[str] = []
     data = _read_valid(path, "client-requirements", where, problems)
     raise_all(problems, where)

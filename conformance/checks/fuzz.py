@@ -72,6 +72,16 @@ def _schema(spec: Mapping[str, Any]) -> Any:
     return _LOADED[key]
 
 
+def prepare(vendor: Vendor) -> None:
+    """Import schemathesis and load ``vendor``'s schema now, not at the first fuzz row (the same objects, cached).
+
+    A run calls it before its start-up heap is frozen (``conformance/run/heap.py``), so the collector never scans
+    the schema and schemathesis's modules again.
+    """
+    _schemathesis_checks()
+    _schema(vendor.spec)
+
+
 def fuzz_settings(ctx: TargetContext, check: str, modes: list[str]) -> str:
     """The effective fuzz settings of a row, as one evidence note (results.json records it)."""
     from importlib.metadata import version

@@ -12,8 +12,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.catalog.model import Requirement
 from conformance.checks.bodies import Body, _merged, get_field, set_field
 from conformance.checks.probes import (
@@ -268,6 +266,8 @@ def load_samples(ctx: TargetContext) -> list[dict[str, Any]]:
     path = Path(ctx.vendor.spec_path).parent / "samples.yaml"
     if not path.exists():
         raise CheckSkipped("the vendor folder has no samples.yaml")
+    import yaml
+
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return list(data.get("samples", []))
 

@@ -11,9 +11,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from conformance.catalog.loader import vendor_names
 from conformance.cli import flags
 from conformance.errors import ConformanceError, ExitCode, UsageError, number_flag, output_dir, text_file
+from conformance.run import heap
 
 VENDOR_DIR_HELP = "a vendor folder outside the package, or a folder of them (repeatable; docs/adding-a-vendor.md)"
 
@@ -52,9 +52,9 @@ _JOBS = number_flag("--jobs", minimum=1, allow_minimum=True, integer=True)
 _DELAY = number_flag("--delete-delay", minimum=0, allow_minimum=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    from conformance import mock
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand (given ``command``, of that one: the others are only named)."""
+    from conformance.catalog.loader import vendor_names
 
     parser = _Parser(
         prog="conformance",
@@ -178,6 +178,47 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress while the run works (the table stays)")
 
     serve = sub.add_parser("mock", help="serve one vendor's reference mock with uvicorn")
+    if command in (None, "mock"):
+        _add_mock_arguments(serve)
+
+    selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
+    selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
+    selftest.add_argument("--vendor-dir", action="append", default=[], type=Path, help=VENDOR_DIR_HELP)
+    selftest.add_argument("--fault", action="append", default=[], help="limit to these faults")
+    selftest.add_argument(
+        "--quirk", action="append", default=[], help="limit the must-stay-clean quirk cases to these quirks"
+    )
+    selftest.add_argument("--no-quirks", action="store_true", help="run no quirk case")
+    selftest.add_argument(
+        "--mutants",
+        action="store_true",
+        help="run the spec-derived mutants instead of the faults: prints the mutation score and the survivors",
+    )
+    selftest.add_argument("--mutant", action="append", default=[], help="run only these mutants (repeatable)")
+    selftest.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
+    selftest.add_argument("--profile", default="quick")
+    selftest.add_argument("--seed", type=_SEED, default=1)
+    selftest.add_argument("--report-dir", type=output_dir("--report-dir"), default=Path("reports") / "selftest")
+    selftest.add_argument(
+        "--jobs",
+        type=_JOBS,
+        default=None,
+        help="cases run at once, in that many worker processes (default: one per CPU; 1: one by one, in this process)",
+    )
+    selftest.add_argument("-q", "--quiet", action="store_true", help="print only the cases that are not ok")
+    run.set_defaults(handler=_cmd_run)
+    serve.set_defaults(handler=_cmd_mock)
+    selftest.set_defaults(handler=_cmd_selftest)
+    for module_name in EXTRA_COMMANDS:
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+def _add_mock_arguments(serve: argparse.ArgumentParser) -> None:
+    """The arguments of ``conformance mock`` (they name the mocks: built only when that command, or every one, is
+    parsed, so ``run`` does not import the mocks and uvicorn)."""
+    from conformance import mock
+
     serve.add_argument("--vendor", required=False, help="one of: " + ", ".join(mock.vendors()))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080)
@@ -213,38 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--list-quirks", action="store_true", help="list the quirks of the vendor(s) and exit")
 
-    selftest = sub.add_parser("selftest", help="run the suite against every fault of the mocks; all must be caught")
-    selftest.add_argument("--vendor", action="append", default=[], help="limit to these vendors")
-    selftest.add_argument("--vendor-dir", action="append", default=[], type=Path, help=VENDOR_DIR_HELP)
-    selftest.add_argument("--fault", action="append", default=[], help="limit to these faults")
-    selftest.add_argument(
-        "--quirk", action="append", default=[], help="limit the must-stay-clean quirk cases to these quirks"
-    )
-    selftest.add_argument("--no-quirks", action="store_true", help="run no quirk case")
-    selftest.add_argument(
-        "--mutants",
-        action="store_true",
-        help="run the spec-derived mutants instead of the faults: prints the mutation score and the survivors",
-    )
-    selftest.add_argument("--mutant", action="append", default=[], help="run only these mutants (repeatable)")
-    selftest.add_argument("--requirement", action="append", default=[], help="judge only these requirement ids")
-    selftest.add_argument("--profile", default="quick")
-    selftest.add_argument("--seed", type=_SEED, default=1)
-    selftest.add_argument("--report-dir", type=output_dir("--report-dir"), default=Path("reports") / "selftest")
-    selftest.add_argument(
-        "--jobs",
-        type=_JOBS,
-        default=None,
-        help="cases run at once, in that many worker processes (default: one per CPU; 1: one by one, in this process)",
-    )
-    selftest.add_argument("-q", "--quiet", action="store_true", help="print only the cases that are not ok")
-    run.set_defaults(handler=_cmd_run)
-    serve.set_defaults(handler=_cmd_mock)
-    selftest.set_defaults(handler=_cmd_selftest)
-    for module_name in EXTRA_COMMANDS:
-        importlib.import_module(module_name).add_parser(sub)
-    return parser
-
 
 def _use_vendor_dirs(args: argparse.Namespace) -> None:
     from conformance.catalog.loader import add_vendor_dirs, vendor_names
@@ -259,6 +268,7 @@ def _use_vendor_dirs(args: argparse.Namespace) -> None:
 
 def check_requirements(ids: Sequence[str], vendors: Sequence[str]) -> None:
     """A ``UsageError`` naming any ``--requirement`` that the named vendors' (default: every) catalog lacks."""
+    from conformance.catalog.loader import vendor_names
     from conformance.run.runner import check_requirements as check
 
     check(ids, list(vendors) or list(vendor_names()))
@@ -274,6 +284,7 @@ def check_seed_ids(ids: Sequence[str]) -> None:
 def _cmd_run(args: argparse.Namespace) -> ExitCode:
     _use_vendor_dirs(args)
     from conformance import gating
+    from conformance.catalog.loader import vendor_names
     from conformance.catalog.profiles import get_profile
     from conformance.reports.summary import console_table
     from conformance.run.runner import RunRequest, execute
@@ -455,6 +466,11 @@ def _cmd_selftest(args: argparse.Namespace) -> ExitCode:
     )
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), or None."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def _debug_wanted(argv: Sequence[str]) -> bool:
     """Whether ``--debug`` comes before the command (how the top-level parser reads it)."""
     for arg in argv:
@@ -505,8 +521,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_wanted(argv)
     try:
-        args = build_parser().parse_args(argv)
-        return int(args.handler(args))
+        with heap.paused():  # no garbage collection while start-up imports and loads (conformance/run/heap.py)
+            args = build_parser(_command(argv)).parse_args(argv)
+            if args.handler is not _cmd_run:
+                heap.settle()  # a run settles when its judging starts; the other commands now
+            return int(args.handler(args))
     except ConformanceError as exc:
         return _fail(str(exc), exc.exit_code, debug)
     except KeyboardInterrupt:

@@ -8,10 +8,11 @@ from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import harfile
+if TYPE_CHECKING:  # harfile loads when run.har is written: the exchange files of every run need only the records
+    import harfile
 
 from conformance.exchange import Exchange
 from conformance.reports.inputs import EXCHANGES_GLOB, ReportInput
@@ -52,6 +53,8 @@ def read_exchanges(report_dir: Path) -> Iterator[dict[str, Any]]:
 
 
 def _records(headers: Any) -> list[harfile.Record]:
+    import harfile
+
     items = headers.items() if isinstance(headers, Mapping) else []
     return [harfile.Record(name=str(k), value=str(v)) for k, v in items]
 
@@ -73,6 +76,8 @@ def _started(record: Mapping[str, Any], fallback: str) -> str:
 
 def write_har(report: ReportInput) -> list[Path]:
     """run.har in the report directory (written with ``harfile``), entries in the order they were sent."""
+    import harfile
+
     results = report.results
     path = report.report_dir / "run.har"
     redact = report.redactor()

@@ -7,17 +7,13 @@ exchange files the session wrote) and ``matrix`` (matrix.html, .md and .json, of
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance.errors import UsageError
-from conformance.reports.allure import write_allure
-from conformance.reports.har import write_har
 from conformance.reports.inputs import ReportInput
-from conformance.reports.junit import write_junit
-from conformance.reports.matrix.write import write_matrix
-from conformance.reports.summary import write_summary
 from conformance.results import RunResults
 
 if TYPE_CHECKING:
@@ -48,15 +44,29 @@ def _write_results(report: ReportInput) -> list[Path]:
 
 
 def _write_matrix(report: ReportInput) -> list[Path]:
+    from conformance.reports.matrix.write import write_matrix
+
     write_matrix(report.runs, report.report_dir, report.gate, report.labels)
     return [report.report_dir / name for name in ("matrix.html", "matrix.md", "matrix.json")]
 
 
+def _on_use(module: str, function: str) -> Writer:
+    """The writer ``module.function``, imported when a run asks for its format (allure_commons, harfile and the
+    matrix pages cost about 45 ms of imports, and a run writes few of the formats)."""
+
+    def write(report: ReportInput) -> list[Path]:
+        writer: Writer = getattr(importlib.import_module(module), function)
+        return writer(report)
+
+    write.__name__ = write.__qualname__ = function
+    return write
+
+
 register_format("results", _write_results)
-register_format("summary", write_summary)
-register_format("junit", write_junit)
-register_format("allure", write_allure)
-register_format("har", write_har)
+register_format("summary", _on_use("conformance.reports.summary", "write_summary"))
+register_format("junit", _on_use("conformance.reports.junit", "write_junit"))
+register_format("allure", _on_use("conformance.reports.allure", "write_allure"))
+register_format("har", _on_use("conformance.reports.har", "write_har"))
 register_format("matrix", _write_matrix)
 
 

@@ -14,15 +14,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from conformance import gating, interrupts, mock
+from conformance import gating, interrupts
 from conformance.catalog.loader import load_vendor, vendor_folders, vendor_names
 from conformance.catalog.profiles import get_profile
 from conformance.checks.registry import validate_rows
 from conformance.errors import ExitCode, InfrastructureError, UsageError
 from conformance.reports.writers import RUN_FORMATS, check_formats, write_run_reports
 from conformance.results import RunResults, load_results
-from conformance.run import live, parallel
-from conformance.run.servers import BackgroundServer
+from conformance.run import heap, live, parallel
 from conformance.target.model import Target, check_workers, with_deadline, with_slots
 
 EMBEDDED_TOKEN_ENV = "CONFORMANCE_EMBEDDED_TOKEN"
@@ -70,6 +69,8 @@ class RunOutcome:
 
 def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str, list[str]]:
     """Assign each fault name to the vendor whose mock knows it; ``UsageError`` for an unknown one."""
+    from conformance import mock  # the mocks and uvicorn load for embedded runs only
+
     assigned: dict[str, list[str]] = {v: [] for v in vendors}
     for fault in faults:
         owners = [v for v in vendors if fault in mock.faults_of(v)]
@@ -83,6 +84,8 @@ def faults_by_vendor(faults: Sequence[str], vendors: Sequence[str]) -> dict[str,
 
 def quirks_by_vendor(quirks: Sequence[str], vendors: Sequence[str]) -> dict[str, list[str]]:
     """Give each quirk to every vendor whose mock knows it; ``UsageError`` for one no vendor knows."""
+    from conformance import mock
+
     assigned: dict[str, list[str]] = {v: [q for q in quirks if q in mock.quirks_of(v)] for v in vendors}
     unknown = [q for q in quirks if not any(q in names for names in assigned.values())]
     if unknown:
@@ -95,6 +98,8 @@ def quirks_by_vendor(quirks: Sequence[str], vendors: Sequence[str]) -> dict[str,
 
 def ensure_mock(name: str) -> None:
     """Serve a vendor folder's own ``mock.py`` when the package has no mock for that vendor."""
+    from conformance import mock
+
     if name in mock.vendors():
         return
     folder = vendor_folders().get(name)
@@ -124,6 +129,9 @@ def embedded_targets(
     When they stop, ``foreign_deletions`` receives per target the ids the run deleted that it neither created nor
     was given (the mock records the origin of every resource it deleted).
     """
+    from conformance import mock
+    from conformance.run.servers import BackgroundServer
+
     token = os.environ.get(EMBEDDED_TOKEN_ENV) or "cf-embedded-" + secrets.token_hex(12)
     os.environ[EMBEDDED_TOKEN_ENV] = token
     restricted = os.environ.get(EMBEDDED_RESTRICTED_TOKEN_ENV) or "cf-restricted-" + secrets.token_hex(12)
@@ -207,11 +215,29 @@ def preflight(target: Target) -> None:
         raise InfrastructureError(f"target {target.name}: {reason}")
 
 
-def _plugin_args() -> list[str]:
-    from importlib.metadata import entry_points
+# The suite's pytest session loads its own plugin and no other: the environment's pytest11 entry points (allure,
+# hypothesis, schemathesis, anyio, ...) cost an entry-point scan and their imports, and none of them is used (the
+# suite drives Hypothesis and schemathesis itself; junit and allure files are written from the results). Of pytest's
+# own plugins, those that only police a test suite's hygiene are off too: unraisableexception and threadexception
+# run full garbage collections at every session's end (about 100 ms), doctest, pastebin, junitxml, stepwise and
+# cacheprovider are never used.
+SESSION_PLUGIN_ARGS = (
+    "--disable-plugin-autoload",
+    *("-p", "conformance.run.plugin"),
+    *("-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "no:threadexception"),
+    *("-p", "no:doctest", "-p", "no:pastebin", "-p", "no:junitxml", "-p", "no:stepwise"),
+)
 
-    registered = any(ep.value == "conformance.run.plugin" for ep in entry_points(group="pytest11"))
-    return [] if registered else ["-p", "conformance.run.plugin"]
+
+def _prepare_checks(targets: Sequence[Target], requirements: Sequence[str]) -> None:
+    """Load what the selected rows' checks load lazily (schemathesis and the spec's schema, for fuzz rows) now."""
+    from conformance.checks import fuzz
+
+    selected = set(requirements)
+    for name in dict.fromkeys(t.vendor for t in targets):
+        vendor = load_vendor(name)
+        if any(r.check == "fuzz" and (not selected or r.id in selected) for r in vendor.requirements):
+            fuzz.prepare(vendor)
 
 
 def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int, report_dir: Path) -> RunResults:
@@ -235,24 +261,22 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
         config_path = Path(scratch) / "run.json"
         config_path.write_text(json.dumps(config), encoding="utf-8")
         ini = Path(scratch) / "pytest.ini"
-        ini.write_text("[pytest]\njunit_family = xunit1\n", encoding="utf-8")
+        ini.write_text("[pytest]\n", encoding="utf-8")
         args = [
             str(suite_dir),
-            *_plugin_args(),
+            *SESSION_PLUGIN_ARGS,
             "-c",
             str(ini),
             "--rootdir",
             scratch,
-            "-p",
-            "no:cacheprovider",
-            # pytest11 plugins the suite never uses (it drives schemathesis and anyio itself): about 110 ms of imports
-            *("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:platformdirs"),
             "--assert=plain",  # no assert rewriting of ~340 plugin modules per run: the suite raises its own verdicts
             "-q",
             "--tb=short",
             "--conformance-config",
             str(config_path),
         ]  # junit.xml and allure-results/ are written from the results afterwards (finish_run)
+        _prepare_checks(targets, request.requirements)
+        heap.settle()  # start-up is over: its heap is frozen, the collector runs again (inside the CLI's heap.paused())
         log = io.StringIO()
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             code = pytest.main(args)
@@ -382,6 +406,7 @@ def run_targets(targets: Sequence[Target], request: RunRequest, run_id: str, see
             payload = {"run_id": run_id, "seed": seed, "profile": request.profile, "requirements": request.requirements}
             deadlines = [t.deadline for t in runnable if t.deadline is not None]
             jobs = request.jobs or len(runnable)
+            heap.settle()
             folders = parallel.run_sessions(
                 runnable, payload, report_dir, jobs=jobs, deadline=max(deadlines) if deadlines else None
             )

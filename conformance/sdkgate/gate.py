@@ -22,9 +22,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance import mock
 from conformance.catalog.loader import load_client_requirements, load_vendor, specs_dir, vendor_names
 from conformance.catalog.model import Requirement, Vendor
 from conformance.errors import ExitCode, UsageError, number_flag, output_dir
@@ -33,7 +32,9 @@ from conformance.redact import Redactor
 from conformance.reports.summary import console_table
 from conformance.reports.writers import write_run_reports
 from conformance.results import RequirementResult, RunResults, tool_versions
-from conformance.run.servers import BackgroundServer
+
+if TYPE_CHECKING:  # the mocks and uvicorn load when the gate runs, not with the command line's parser
+    from conformance import mock
 
 EXIT_CODES = """exit codes of sdk-gate:
   0    the command passed and its traffic matches the contract (SHOULD findings such as accepted aliases
@@ -131,6 +132,8 @@ def _cmd_sdk_gate(args: argparse.Namespace) -> int:
 
 def _mock_options(vendor: Vendor, request: GateRequest, token: str, traffic: Path) -> mock.MockOptions:
     """The validating mock's options; a ``UsageError`` for an unknown fault."""
+    from conformance import mock
+
     known = mock.faults_of(vendor.name)
     unknown = sorted(set(request.faults) - known.keys())
     if unknown:
@@ -215,6 +218,9 @@ def read_traffic(path: Path) -> list[dict[str, Any]]:
 
 def run_gate(request: GateRequest) -> GateOutcome:
     """Serve the validating mock, run the command against it, judge the traffic and write the reports."""
+    from conformance import mock
+    from conformance.run.servers import BackgroundServer
+
     if not request.command:
         raise UsageError("sdk-gate needs a command to run: conformance sdk-gate --vendor V -- COMMAND [ARG …]")
     for key in request.seed_ids:

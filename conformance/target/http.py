@@ -109,6 +109,11 @@ def default_ssl_context(trust_env: bool) -> ssl.SSLContext:
         return context
 
 
+def _trusts_nothing() -> ssl.SSLContext:
+    """A client context that verifies (certificate and host name) against no CA at all: every TLS handshake fails."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 class RecordingClient:
     """An httpx client bound to one target that records every exchange, redacted, within hard limits.
 
@@ -163,15 +168,37 @@ class RecordingClient:
         # At most this many requests on the wire at once, however many threads send (rows judged at once, and the
         # requests a row sends at once: see TargetContext.map_requests).
         self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
+        self._trust_env = trust_env
+        self._proxy = proxy
+        # A plain-http target never needs the CA bundle (about 75 ms to load): its client gets a context that
+        # trusts no certificate (it fails closed), and the verifying one is built if an https URL is ever sent.
+        self._deferred_tls = verify is True and self.base_url.startswith("http://")
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)
         elif verify is True:
-            verify = default_ssl_context(trust_env)
+            verify = _trusts_nothing() if self._deferred_tls else default_ssl_context(trust_env)
         self._loop = _LoopThread(f"http:{urlsplit(self.base_url).netloc}")
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), verify=verify, trust_env=trust_env, proxy=proxy, follow_redirects=False
-        )
+        self._client = self._new_client(verify)
         self._closed = False
+
+    def _new_client(self, verify: bool | ssl.SSLContext) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout),
+            verify=verify,
+            trust_env=self._trust_env,
+            proxy=self._proxy,
+            follow_redirects=False,
+        )
+
+    def _verify_tls(self) -> None:
+        """An https URL on a client made for plain http: from now on with the verifying context."""
+        with self._lock:
+            if not self._deferred_tls:
+                return
+            previous, self._client = self._client, self._new_client(default_ssl_context(self._trust_env))
+            self._deferred_tls = False
+        with contextlib.suppress(Exception):
+            self._loop.submit(previous.aclose()).result(timeout=5)
 
     def close(self) -> None:
         """Close the connection pool and the loop thread."""
@@ -352,6 +379,8 @@ class RecordingClient:
         Raises ``RequestBudgetExceeded`` (or ``TimeBudgetExceeded``), ``RunStopped``, or ``RetriesExhausted``.
         """
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        if self._deferred_tls and url.startswith("https://"):
+            self._verify_tls()
         send_headers = {**self.extra_headers, **dict(headers or {})}
         body_text: str | None = None
         payload: bytes | None
