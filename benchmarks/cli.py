@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import growth, latency, machine, mock_load, selftest_speed, server_compare, suite_speed
+from benchmarks import growth, latency, machine, mock_load, overhead, selftest_speed, server_compare, suite_speed
 from benchmarks.options import SECTIONS, Options
 from benchmarks.procs import ROOT, BenchError
 from benchmarks.report import evaluate_targets, render, say
@@ -28,6 +28,7 @@ RUNNERS: dict[str, Callable[[Options, Path], tuple[list[Row], list[str]]]] = {
     "growth": growth.run,
     "latency": latency.run,
     "servers": server_compare.run,
+    "overhead": overhead.run,
 }
 QUICK = Options(
     duration=5.0,

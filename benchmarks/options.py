@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SECTIONS: tuple[str, ...] = ("mock", "suite", "selftest", "growth", "latency", "servers")
+SECTIONS: tuple[str, ...] = ("mock", "suite", "selftest", "growth", "latency", "servers", "overhead")
 
 
 @dataclass(frozen=True)

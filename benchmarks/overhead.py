@@ -26,15 +26,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmarks.latency import RESTRICTED, RESTRICTED_ENV, TOKEN, TOKEN_ENV, _mock_argv
-from benchmarks.procs import ROOT, Measured, free_port, run_measured, start_server
+from benchmarks.options import Options
+from benchmarks.procs import ROOT, BenchError, Measured, free_port, run_measured, start_server
+from benchmarks.report import say
+from benchmarks.stats import Row, figure
 from benchmarks.suite_speed import ST_COMMAND, ST_FLAGS
 from conformance.catalog.loader import load_vendor
 from conformance.catalog.profiles import get_profile
 
+SECTION = "overhead"
 IDS_PER_RUN = 40
 OTHER_ENV = "CONFORMANCE_BENCH_OTHER"
 OTHER = "bench-other"
@@ -51,6 +56,102 @@ def run_argv(vendor: str, url: str, ids: Sequence[str], seed: int, report: Path)
     run += ["--token-env", TOKEN_ENV, "--restricted-token-env", RESTRICTED_ENV, "--other-token-env", OTHER_ENV]
     run += ["--allow-destructive", *[a for i in ids for a in ("--disposable-id", i)]]
     return [*run, "--profile", "quick", "--seed", str(seed), "--report-dir", str(report)]
+
+
+@dataclass
+class Pairs:
+    """What the pairs measured: per root, our runs; the peer's runs; how many of ours did not exit 0."""
+
+    roots: list[Path]
+    ours: dict[Path, list[Measured]]
+    peers: list[Measured]
+    bad: int = 0
+    breakdown: dict[Path, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def ratios(self, root: Path, cpu: bool = False) -> list[float]:
+        """Ours / the peer's, pair by pair (wall time, or CPU time)."""
+        if cpu:
+            return [m.cpu_seconds / p.cpu_seconds for m, p in zip(self.ours[root], self.peers, strict=True)]
+        return [m.seconds / p.seconds for m, p in zip(self.ours[root], self.peers, strict=True)]
+
+
+def measure(
+    vendor_name: str, pairs: int, seed: int, roots: Sequence[Path], marks: int = 0, *, quiet: bool = False
+) -> Pairs:
+    """Run the pairs (and the marked runs) against one reference mock started for them."""
+    roots = list(roots)
+    for tree in roots:
+        byte_compile(tree)
+    vendor = load_vendor(vendor_name)
+    work = Path(tempfile.mkdtemp(prefix="conformance-overhead-"))
+    ids = [f"ov-{n}" for n in range(IDS_PER_RUN * (pairs + max(0, marks)) * len(roots))]
+    port = free_port()
+    mock_argv = [*_mock_argv(vendor_name, port, ids), "--other-token", OTHER]
+    mock = start_server("mock", mock_argv, port, work / "mock.log", ready_path="/__mock__/health")
+    url = f"http://127.0.0.1:{port}{vendor.server_path}"
+    header = f"{vendor.auth.header}: {vendor.auth.scheme} {TOKEN}".replace(":  ", ": ")
+    examples = get_profile("quick").fuzz_examples
+    env = {TOKEN_ENV: TOKEN, RESTRICTED_ENV: RESTRICTED, OTHER_ENV: OTHER}
+    result = Pairs(roots, {r: [] for r in roots}, [])
+    used = 0
+
+    def take() -> list[str]:
+        nonlocal used
+        used += IDS_PER_RUN
+        return ids[used - IDS_PER_RUN : used]
+
+    try:
+        for n in range(pairs):
+            load = os.getloadavg()[0]
+            st = [*ST_COMMAND, str(vendor.spec_path), "--url", url, "-n", str(examples), "--seed", str(seed)]
+            st += ["-H", header, *ST_FLAGS, "--report-dir", str(work / f"st{n}")]
+            order: list[Path | None] = [*roots, None]
+            shift = n % len(order)
+            for root in order[shift:] + order[:shift]:  # who goes first rotates from pair to pair
+                if root is None:
+                    result.peers.append(run_measured(st, timeout=300))
+                    continue
+                report = work / f"run{n}-{len(result.ours[root])}-{roots.index(root)}"
+                measured = run_measured(
+                    run_argv(vendor_name, url, take(), seed, report), env=env, timeout=300, cwd=root
+                )
+                result.bad += measured.code != 0
+                result.ours[root].append(measured)
+            peer = result.peers[-1]
+            line = ", ".join(
+                f"{_name(r, roots)} {result.ours[r][-1].seconds:.2f}s/{result.ours[r][-1].cpu_seconds:.2f}cpu "
+                f"(exit {result.ours[r][-1].code}) x{result.ours[r][-1].seconds / peer.seconds:.2f}"
+                for r in roots
+            )
+            if not quiet:
+                print(
+                    f"pair {n + 1}: {line}; st {peer.seconds:.2f}s/{peer.cpu_seconds:.2f}cpu (exit {peer.code}); "
+                    f"load {load:.2f}",
+                    flush=True,
+                )
+        if marks > 0:
+            result.breakdown = {r: _marked_runs(r, marks, vendor_name, seed, url, take, env, work) for r in roots}
+    finally:
+        mock.stop()
+    return result
+
+
+def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
+    """Section "overhead": ``conformance run --vendor baseten`` beside ``st run``, 5 pairs (or ``--repeat``)."""
+    pairs = max(5, opts.repeat)
+    say(f"overhead: baseten, {pairs} pairs of conformance run and st run")
+    measured = measure("baseten", pairs, opts.seed, [ROOT], quiet=True)
+    if measured.bad:
+        raise BenchError(f"{measured.bad} of the conformance runs did not exit 0 against the correct mock")
+    row = Row(SECTION, "conformance run --vendor baseten vs st run, live local mock", info={"pairs": pairs})
+    row.figures = {
+        "ours_s": figure("s", [m.seconds for m in measured.ours[ROOT]]),
+        "st_s": figure("s", [m.seconds for m in measured.peers]),
+        "x_st": figure("x", measured.ratios(ROOT)),
+        "x_st_cpu": figure("x", measured.ratios(ROOT, cpu=True)),
+    }
+    notes = ["pairs interleaved, order alternating; the package byte-compiled first (as an installed wheel)"]
+    return [row], notes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,75 +171,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pairs = max(1, min(args.pairs, 50))
     roots = [r.resolve() for r in args.package_root] or [ROOT]
+    measured = measure(args.vendor, pairs, args.seed, roots, args.marks)
+    if measured.breakdown:
+        print_breakdown(measured.breakdown, roots)
     for root in roots:
-        byte_compile(root)
-    vendor = load_vendor(args.vendor)
-    work = Path(tempfile.mkdtemp(prefix="conformance-overhead-"))
-    ids = [f"ov-{n}" for n in range(IDS_PER_RUN * (pairs + max(0, args.marks)) * len(roots))]
-    port = free_port()
-    mock_argv = [*_mock_argv(args.vendor, port, ids), "--other-token", OTHER]
-    mock = start_server("mock", mock_argv, port, work / "mock.log", ready_path="/__mock__/health")
-    url = f"http://127.0.0.1:{port}{vendor.server_path}"
-    header = f"{vendor.auth.header}: {vendor.auth.scheme} {TOKEN}".replace(":  ", ": ")
-    examples = get_profile("quick").fuzz_examples
-    env = {TOKEN_ENV: TOKEN, RESTRICTED_ENV: RESTRICTED, OTHER_ENV: OTHER}
-    ours: dict[Path, list[Measured]] = {r: [] for r in roots}
-    peers: list[Measured] = []
-    bad = 0
-    used = 0
-
-    def take() -> list[str]:
-        nonlocal used
-        used += IDS_PER_RUN
-        return ids[used - IDS_PER_RUN : used]
-
-    try:
-        for n in range(pairs):
-            load = os.getloadavg()[0]
-            st = [*ST_COMMAND, str(vendor.spec_path), "--url", url, "-n", str(examples), "--seed", str(args.seed)]
-            st += ["-H", header, *ST_FLAGS, "--report-dir", str(work / f"st{n}")]
-            order: list[Path | None] = [*roots, None]
-            shift = n % len(order)
-            for root in order[shift:] + order[:shift]:  # who goes first rotates from pair to pair
-                if root is None:
-                    peers.append(run_measured(st, timeout=300))
-                    continue
-                mine = take()
-                report = work / f"run{n}-{len(ours[root])}-{roots.index(root)}"
-                measured = run_measured(
-                    run_argv(args.vendor, url, mine, args.seed, report), env=env, timeout=300, cwd=root
-                )
-                bad += measured.code != 0
-                ours[root].append(measured)
-            peer = peers[-1]
-            line = ", ".join(
-                f"{_name(r, roots)} {ours[r][-1].seconds:.2f}s/{ours[r][-1].cpu_seconds:.2f}cpu "
-                f"(exit {ours[r][-1].code}) x{ours[r][-1].seconds / peer.seconds:.2f}"
-                for r in roots
-            )
-            print(
-                f"pair {n + 1}: {line}; st {peer.seconds:.2f}s/{peer.cpu_seconds:.2f}cpu (exit {peer.code}); "
-                f"load {load:.2f}",
-                flush=True,
-            )
-        breakdown = {r: _marked_runs(r, args, url, take, env, work) for r in roots} if args.marks > 0 else {}
-    finally:
-        mock.stop()
-    if breakdown:
-        print_breakdown(breakdown, roots)
-    for root in roots:
-        walls = [m.seconds / p.seconds for m, p in zip(ours[root], peers, strict=True)]
-        cpus = [m.cpu_seconds / p.cpu_seconds for m, p in zip(ours[root], peers, strict=True)]
+        walls, cpus = measured.ratios(root), measured.ratios(root, cpu=True)
+        mine = measured.ours[root]
         print(
-            f"median {_name(root, roots)}: conformance {statistics.median(m.seconds for m in ours[root]):.2f}s "
-            f"({statistics.median(m.cpu_seconds for m in ours[root]):.2f} cpu), "
-            f"st {statistics.median(p.seconds for p in peers):.2f}s "
-            f"({statistics.median(p.cpu_seconds for p in peers):.2f} cpu), "
+            f"median {_name(root, roots)}: conformance {statistics.median(m.seconds for m in mine):.2f}s "
+            f"({statistics.median(m.cpu_seconds for m in mine):.2f} cpu), "
+            f"st {statistics.median(p.seconds for p in measured.peers):.2f}s "
+            f"({statistics.median(p.cpu_seconds for p in measured.peers):.2f} cpu), "
             f"ratio {statistics.median(walls):.2f} (per pair {', '.join(f'{r:.2f}' for r in walls)}), "
             f"cpu ratio {statistics.median(cpus):.2f}"
         )
-    print(f"load at end {os.getloadavg()[0]:.2f}; reports under {work}")
-    return 1 if bad else 0
+    print(f"load at end {os.getloadavg()[0]:.2f}")
+    return 1 if measured.bad else 0
 
 
 MARKS_SCRIPT = Path(__file__).with_name("startup_marks.py")
@@ -159,12 +207,19 @@ PHASES = (
 
 
 def _marked_runs(
-    root: Path, args: argparse.Namespace, url: str, take: Callable[[], list[str]], env: dict[str, str], work: Path
+    root: Path,
+    marks: int,
+    vendor: str,
+    seed: int,
+    url: str,
+    take: Callable[[], list[str]],
+    env: dict[str, str],
+    work: Path,
 ) -> list[dict[str, Any]]:
-    """``args.marks`` runs of ``root`` under the marks script; the marks of each."""
+    """``marks`` runs of ``root`` under the marks script; the marks of each."""
     out: list[dict[str, Any]] = []
-    for n in range(args.marks):
-        argv = run_argv(args.vendor, url, take(), args.seed, work / f"marks-{root.name}-{n}")
+    for n in range(marks):
+        argv = run_argv(vendor, url, take(), seed, work / f"marks-{root.name}-{n}")
         argv = [sys.executable, str(MARKS_SCRIPT), *argv[3:]]  # the script in place of ``-m conformance``
         measured = run_measured(
             argv, env={**env, "PYTHONPATH": str(root), "T_START": repr(time.time())}, timeout=300, cwd=root

@@ -58,6 +58,12 @@ COLUMNS: dict[str, list[tuple[str, str, int]]] = {
         ("added s", "added_s", 1),
         ("added / (exch x RTT)", "added_vs_sequential", 2),
     ],
+    "overhead": [
+        ("conformance s", "ours_s", 2),
+        ("st run s", "st_s", 2),
+        ("x st (wall)", "x_st", 2),
+        ("x st (CPU)", "x_st_cpu", 2),
+    ],
     "servers": [
         ("req/s", "rps", 0),
         ("p50 ms", "p50_ms", 2),
@@ -73,6 +79,7 @@ TITLES = {
     "growth": "Growth with examples and with targets at once",
     "servers": "Faithful mocks under uvicorn and granian (wrk, 2 threads x 16 connections)",
     "latency": "Quick profile against a live target behind the latency proxy (0 and 100 ms RTT)",
+    "overhead": "Per run against a local correct server: conformance run beside st run (pairs)",
 }
 _STARTED = time.monotonic()
 MOCK_TARGETS = {"faithful": 8.0, "validating": 4.0}
@@ -179,5 +186,18 @@ def evaluate_targets(rows: dict[str, list[Row]]) -> list[dict[str, Any]]:
                 {"target": f"{row.name}: wall time, verdicts as at 0 ms", "limit": f"<= {limit:g} s, identical",
                  "measured": f"{wall:.1f} s, verdicts {'identical' if same else 'DIFFER'}",
                  "met": wall <= limit and bool(same)}
+            )  # fmt: skip
+    for row in rows.get("overhead", []):
+        times = row.figures["x_st"].median
+        out.append(
+            {"target": f"{row.name} (median of pairs)", "measured": f"{times:.2f}x st run "
+             f"(CPU {row.figures['x_st_cpu'].median:.2f}x)", "limit": "<= 1.0x", "met": times <= 1.0}
+        )  # fmt: skip
+    for row in rows.get("selftest", []):
+        if row.info.get("whole"):
+            wall = row.figures["wall_s"].median
+            out.append(
+                {"target": f"{row.name}: wall time", "measured": f"{wall:.1f} s", "limit": "<= 120 s",
+                 "met": wall <= 120}
             )  # fmt: skip
     return out
