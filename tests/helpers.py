@@ -1,4 +1,4 @@
-"""Shared helpers of the project's tests: run the CLI as a user would, find a free port."""
+"""Shared helpers of the project's tests: run the CLI as a user would, find a free port, the shared runs' inputs."""
 
 from __future__ import annotations
 
@@ -82,3 +82,24 @@ def mock_process(*args: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ----------------------------------------------------- the embedded runs shared by modules (tests/conftest.py)
+
+EMBEDDED_TOKEN = "tok-KNOWN-7f3a9c1e5b2d"  # known tokens, so that a test can prove no value reaches a report
+EMBEDDED_RESTRICTED = "tok-RESTRICTED-04d8e6a2"
+EMBEDDED_SEED = "11"
+# one fault of blaxel (a regression against the faithful base), one of baseten: two vendor sections fail
+EMBEDDED_FAULTS = {"create-no-409": "BLX-CREATE-DUPLICATE-409", "baseten-deleted-false": "BTN-DELETE-DELETED-TRUE"}
+
+
+def embedded_conformance(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``python -m conformance ARGS`` in a subprocess, with the known embedded tokens."""
+    env = {
+        **os.environ,
+        "CONFORMANCE_EMBEDDED_TOKEN": EMBEDDED_TOKEN,
+        "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN": EMBEDDED_RESTRICTED,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True, env=env, timeout=240
+    )

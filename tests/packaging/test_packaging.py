@@ -248,6 +248,15 @@ def test_constraints_pin_every_dependency_within_its_range() -> None:
     assert installs and all("-c constraints.txt" in line for line in installs)
 
 
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    """.ci/run's test step is the README's (quick start, second command), parallel options and all."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^# 2\. the project's tests.*\n(.+)$", readme, flags=re.M)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci[ci.index("# the README's test command:") + 1] == command
+    assert "-n auto" in command, "the default run uses every core (pytest-xdist, the dev extra)"
+
+
 # --- the GitHub Action ----------------------------------------------------------------------------------------
 
 _EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")

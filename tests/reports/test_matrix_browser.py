@@ -8,11 +8,12 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import EMBEDDED_FAULTS, embedded_conformance
 
 CHROMIUM = os.environ.get("CONFORMANCE_CHROMIUM") or next(
     (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None
@@ -22,14 +23,7 @@ pytestmark = pytest.mark.skipif(
     reason="Chromium absent: install the Debian package `chromium` (apt-get install -y chromium) or set "
     "CONFORMANCE_CHROMIUM to run the browser check of matrix.html",
 )
-FAULTS = {"create-no-409": "BLX-CREATE-DUPLICATE-409", "baseten-deleted-false": "BTN-DELETE-DELETED-TRUE"}
-
-
-def conformance(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True, timeout=240
-    )
+FAULTS = EMBEDDED_FAULTS  # one fault in blaxel and one in baseten (tests/conftest.py's faulty run)
 
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -41,17 +35,13 @@ def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def matrix_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The matrix of two real runs of the embedded default: faithful mocks, then one fault in blaxel and baseten."""
-    root = tmp_path_factory.mktemp("browser")
-    faithful = conformance("run", "--seed", "5", "--report-dir", root / "faithful")
-    assert faithful.returncode == 0, faithful.stdout + faithful.stderr
-    fault_args = [a for fault in FAULTS for a in ("--fault", fault)]
-    faulty = conformance("run", "--seed", "5", *fault_args, "--report-dir", root / "faulty")
-    assert faulty.returncode == 1, faulty.stdout + faulty.stderr
-    report = conformance("report", root / "faithful", root / "faulty", "--out", root / "matrix")
+def matrix_dir(embedded_runs: Path) -> Path:
+    """The matrix of two real runs of the embedded default (tests/conftest.py): faithful mocks, then one fault in
+    blaxel and baseten."""
+    out = embedded_runs / "matrix-browser"
+    report = embedded_conformance("report", embedded_runs / "base", embedded_runs / "faulty", "--out", out)
     assert report.returncode == 1, report.stdout + report.stderr
-    return root / "matrix"
+    return out
 
 
 class _Rows(HTMLParser):

@@ -1,4 +1,4 @@
-"""Reports end to end: two real runs of the embedded default (the second with a fault), the matrix, Allure extras,
+"""Reports end to end: two real runs of the embedded default (the second with faults), the matrix, Allure extras,
 and the promise that no token value reaches anything under the report directories."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,33 +18,21 @@ from conformance.reports.matrix.html import matrix_html
 from conformance.reports.matrix.markdown import matrix_markdown
 from conformance.reports.matrix.model import build_matrix
 from conformance.results import RequirementResult, RunResults, load_results
+from tests.helpers import EMBEDDED_RESTRICTED as RESTRICTED
+from tests.helpers import EMBEDDED_TOKEN as TOKEN
+from tests.helpers import embedded_conformance
 
-TOKEN = "tok-KNOWN-7f3a9c1e5b2d"
-RESTRICTED = "tok-RESTRICTED-04d8e6a2"
 FAULT_REQUIREMENT = "BLX-CREATE-DUPLICATE-409"
 
 
-def conformance(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a subprocess with known embedded tokens."""
-    env = {**os.environ, "CONFORMANCE_EMBEDDED_TOKEN": TOKEN, "CONFORMANCE_EMBEDDED_RESTRICTED_TOKEN": RESTRICTED}
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True, env=env, timeout=240
-    )
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """reports/base (faithful), reports/faulty (create-no-409, judged against base) and reports/matrix."""
+def runs(embedded_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's embedded runs (tests/conftest.py: base/ faithful, faulty/ with create-no-409 among
+    its faults, judged against base) and matrix/, their report: a folder of this module's alone."""
     root = tmp_path_factory.mktemp("reports")
-    base = conformance("run", "--seed", "11", "--report-dir", root / "base")
-    assert base.returncode == 0, base.stdout + base.stderr
-    faulty = conformance(
-        "run", "--seed", "11", "--fault", "create-no-409", "--baseline", root / "base" / "results.json",
-        "--report-dir", root / "faulty",
-    )  # fmt: skip
-    assert faulty.returncode == 1, faulty.stdout + faulty.stderr
-    assert f"REGRESSION MUST {FAULT_REQUIREMENT} on blaxel-mock (was passed, now failed)" in faulty.stdout
-    report = conformance("report", root / "base", root / "faulty", "--out", root / "matrix")
+    for run in ("base", "faulty"):
+        shutil.copytree(embedded_runs / run, root / run, symlinks=True)
+    report = embedded_conformance("report", root / "base", root / "faulty", "--out", root / "matrix")
     assert report.returncode == 1, report.stdout + report.stderr
     return root
 
@@ -55,19 +42,24 @@ def test_summary_first_lines_name_the_regression_and_its_reproduction(runs: Path
     base_id = load_results(runs / "base").run_id
     assert lines[0].startswith("# Conformance run ") and ": FAIL — " in lines[0]
     assert lines[2] == f"## Regressions since run `{base_id}`"
-    assert lines[4].startswith(f"- **new failure MUST `{FAULT_REQUIREMENT}`** on blaxel-mock (was passed): ")
+    assert lines[4].startswith("- **new failure MUST `"), "the first regression follows the heading"
+    # the faulty run has regressions on both faulty vendors (tests/conftest.py); each is followed by its reproduction
+    heads = [i for i, line in enumerate(lines) if line.startswith("- **new failure MUST `")]
+    assert {lines[i].split("** on ")[1].split()[0] for i in heads} == {"blaxel-mock", "baseten-mock"}
+    i = next(i for i in heads if lines[i].startswith(f"- **new failure MUST `{FAULT_REQUIREMENT}`** on blaxel-mock "))
+    assert lines[i].startswith(f"- **new failure MUST `{FAULT_REQUIREMENT}`** on blaxel-mock (was passed): ")
     blaxel = next(t for t in load_results(runs / "faulty").targets if t["name"] == "blaxel-mock")
     port = str(blaxel["base_url"]).split(":")[2].split("/")[0]
     assert re.fullmatch(
         rf"  - start the same mock: `conformance mock --vendor blaxel --port {port} "
         r'--token "\$CONFORMANCE_EMBEDDED_TOKEN" --fault create-no-409`',
-        lines[5],
+        lines[i + 1],
     )
-    assert lines[6] == "  - reproduce (2 requests, in order):" and lines[8] == "    ```sh"
-    for line in lines[9:11]:  # both creates: the duplicate needs the first one
+    assert lines[i + 2] == "  - reproduce (2 requests, in order):" and lines[i + 4] == "    ```sh"
+    for line in lines[i + 5 : i + 7]:  # both creates: the duplicate needs the first one
         assert re.fullmatch(rf"    curl -sS .* -X POST http://127\.0\.0\.1:{port}/v0/models .*", line)
         assert '-H "Authorization: Bearer $CONFORMANCE_EMBEDDED_TOKEN"' in line
-    assert lines[9] == lines[10] and lines[11] == "    ```"
+    assert lines[i + 5] == lines[i + 6] and lines[i + 7] == "    ```"
 
 
 def test_faulty_run_records_its_fault(runs: Path) -> None:

@@ -4,36 +4,25 @@ horizontal scroll and no header broken inside a word; columns carry the run labe
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import embedded_conformance
 from tests.reports.reports_cdp import BROKEN_HEADER_WORDS, NEEDS_CHROMIUM, Browser
 
 
-def conformance(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The CLI in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True, timeout=240
-    )
-
-
 @pytest.fixture(scope="module")
-def matrix_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The matrix of a faithful and a faulty run of the embedded default, labelled, the faithful one given twice."""
-    root = tmp_path_factory.mktemp("layout")
-    faithful = conformance("run", "--seed", "3", "--report-dir", root / "run-a")
-    assert faithful.returncode == 0, faithful.stdout + faithful.stderr
-    faulty = conformance("run", "--seed", "3", "--fault", "create-no-409", "--report-dir", root / "run-b")
-    assert faulty.returncode == 1, faulty.stdout + faulty.stderr
-    report = conformance(
-        "report", root / "run-a", root / "run-b", root / "run-a" / "results.json", "--out", root / "matrix",
+def matrix_dir(embedded_runs: Path) -> Path:
+    """The matrix of a faithful and a faulty run of the embedded default (tests/conftest.py), labelled, the faithful
+    one given twice."""
+    base, faulty, out = embedded_runs / "base", embedded_runs / "faulty", embedded_runs / "matrix-layout"
+    report = embedded_conformance(
+        "report", base, faulty, base / "results.json", "--out", out,
         "--label", "faithful", "--label", "no-409", "--label", "faithful-again",
     )  # fmt: skip
     assert report.returncode == 1, report.stdout + report.stderr
-    return root / "matrix"
+    return out
 
 
 def test_columns_carry_the_labels_and_a_run_given_twice_once(matrix_dir: Path) -> None:
