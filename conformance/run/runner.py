@@ -54,6 +54,7 @@ class RunRequest:
     budget: float | None = None
     jobs: int = 0
     reports: Sequence[str] = RUN_FORMATS
+    stop_on: Sequence[str] = ()  # rows judged first; the session stops at the first that fails (run/stop_on.py)
 
 
 @dataclass
@@ -251,6 +252,8 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
             "--tb=short",
             "--conformance-config",
             str(config_path),
+            *(("-p", "conformance.run.stop_on") if request.stop_on else ()),
+            *(f"--conformance-stop-on={row}" for row in request.stop_on),
         ]  # junit.xml and allure-results/ are written from the results afterwards (finish_run)
         log = io.StringIO()
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):

@@ -21,6 +21,7 @@ from pathlib import Path
 from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.errors import ConformanceError, ExitCode, InfrastructureError, UsageError
 from conformance.run.runner import RunOutcome, RunRequest, execute
+from conformance.run.unjudged import NOT_JUDGED
 
 # (vendor, fault or "quirk:NAME" or "" for the faithful mock, expected requirement ids)
 Case = tuple[str, str, tuple[str, ...]]
@@ -123,6 +124,34 @@ def selftest_cases(vendors: Sequence[str], faults: Sequence[str], quirks: Sequen
     return cases
 
 
+def judged_rows(case: Case, chosen: Sequence[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The requirement ids a case judges (empty: every row), and the rows that end its session when one fails.
+
+    - the faithful mock and a quirk: every row (``chosen``: those); they must stay clean on all of them.
+    - a fault: only the rows it must be caught by (``expected``): detected means every one of them failed, and no
+      other row can change that. A row whose check runs last (``is_last``: it judges every exchange the run
+      recorded, whichever row sent it) needs the whole run: a fault that names one judges every row.
+    - a mutant: every row, but the MUST rows of its operation first (the only rows that can kill it), and the
+      session ends at the first of them that fails: killed is decided then. A survivor is judged on every row.
+
+    ``chosen`` (``--requirement``) narrows further; a fault it would leave with no row judges ``chosen`` as given.
+    """
+    import conformance.checks  # noqa: F401 - registers the checks is_last asks about
+    from conformance.checks.registry import is_last
+
+    vendor, fault, expected = case
+    if not fault or fault.startswith(QUIRK):
+        return tuple(chosen), ()
+    rows = load_vendor(vendor).requirements
+    if fault.startswith(MUTANT):
+        killers = [r.id for r in rows if r.level == "MUST" and r.operation in expected]
+        return tuple(chosen), tuple(r for r in killers if not chosen or r in chosen)
+    if any(is_last(r.check) for r in rows if r.id in expected):
+        return tuple(chosen), ()
+    narrowed = [r for r in expected if not chosen or r in chosen]
+    return tuple(narrowed or chosen), ()  # none left: judge what --requirement asked for (the fault shows MISSED)
+
+
 def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     """Run the suite once against the vendor's embedded mock carrying the case's fault (none: the faithful one)."""
     vendor, fault, expected = case
@@ -130,14 +159,20 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     quirk = fault.removeprefix(QUIRK) if fault.startswith(QUIRK) else ""
     mutant = fault.removeprefix(MUTANT) if fault.startswith(MUTANT) else ""
     try:
-        outcome = _execute_case(vendor, fault, quirk, mutant, settings)
+        outcome = _execute_case(vendor, fault, expected, quirk, mutant, settings)
     except ConformanceError as exc:  # a set-up error the case itself caused (a mutant deleted a disposable id, ...)
         if not mutant:
             raise
         seconds = time.perf_counter() - started
         return FaultOutcome(vendor, fault, expected, [], seconds, [f"set-up error: {exc}"])
     failed = sorted(r.requirement for r in outcome.results.results if r.status == "failed")
-    errors = sorted(r.requirement for r in outcome.results.results if r.status == "error")
+    # a killed mutant's session stopped at its first failed MUST row: the rows after it were not judged, not errors
+    stopped = bool(mutant and failed)
+    errors = sorted(
+        r.requirement
+        for r in outcome.results.results
+        if r.status == "error" and not (stopped and r.message.startswith(NOT_JUDGED))
+    )
     seconds = time.perf_counter() - started
     interrupted = outcome.exit_code == ExitCode.INTERRUPTED
     foreign = sorted(i for ids in outcome.foreign_deletions.values() for i in ids)
@@ -147,8 +182,11 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign, must)
 
 
-def _execute_case(vendor: str, fault: str, quirk: str, mutant: str, settings: CaseSettings) -> RunOutcome:
+def _execute_case(
+    vendor: str, fault: str, expected: tuple[str, ...], quirk: str, mutant: str, settings: CaseSettings
+) -> RunOutcome:
     """One run of the suite against the vendor's embedded mock with the case's fault, quirk or mutant."""
+    requirements, stop_on = judged_rows((vendor, fault, expected), settings.requirements)
     return execute(
         RunRequest(
             vendors=[vendor],
@@ -158,7 +196,8 @@ def _execute_case(vendor: str, fault: str, quirk: str, mutant: str, settings: Ca
             quirks=[quirk] if quirk else [],
             mutant=mutant or None,
             report_dir=settings.report_dir / f"{vendor}-{(fault or 'faithful').replace(':', '-')}",
-            requirements=settings.requirements,
+            requirements=requirements,
+            stop_on=stop_on,
         )
     )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +45,43 @@ def test_parallel_cases_are_printed_in_case_order(tmp_path: Path) -> None:
         ["baseten", "baseten-html-404", "ok"],
     ]
     assert (tmp_path / "baseten-baseten-html-404" / "results.json").is_file()
+    judged = [r["requirement"] for r in _results(tmp_path / "baseten-baseten-html-404")]
+    assert judged == ["BTN-DELETE-ERROR-IS-JSON"]  # a fault case judges only the rows it must be caught by
+    assert len(_results(tmp_path / "baseten-faithful")) == len(_rows("baseten"))  # the faithful mock: every row
+
+
+def _results(folder: Path) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = json.loads((folder / "results.json").read_text(encoding="utf-8"))["results"]
+    return results
+
+
+def _rows(vendor: str) -> list[Any]:
+    from conformance.catalog.loader import load_vendor
+
+    return list(load_vendor(vendor).requirements)
+
+
+def test_what_each_kind_of_case_judges() -> None:
+    """Clean cases every row; a fault its expected rows (all of them if one judges the whole run); a mutant every
+    row, the MUST rows of its operation first, stopping at the first that fails."""
+    from conformance.selftest.runner import judged_rows
+
+    assert judged_rows(("baseten", "", ())) == ((), ())
+    assert judged_rows(("baseten", "quirk:gzip", ())) == ((), ())
+    assert judged_rows(("baseten", "quirk:gzip", ()), ["BTN-DELETE-GONE"]) == (("BTN-DELETE-GONE",), ())
+    expected = ("BTN-DELETE-WRONG-TOKEN-401", "BTN-DELETE-AUTH-NOT-PROCESSED")
+    assert judged_rows(("baseten", "baseten-accepts-any-key", expected)) == (expected, ())
+    with_last = ("BTN-DELETE-EXISTING-200", "BTN-DELETE-DOC-SAMPLES", "BTN-DELETE-STATUS-DOCUMENTED")
+    assert judged_rows(("baseten", "baseten-delete-202", with_last)) == ((), ())  # status_documented runs last
+    # --requirement narrows; none of the expected rows left: what was asked for is judged (the fault shows MISSED)
+    assert judged_rows(("baseten", "f", expected), ["BTN-DELETE-AUTH-NOT-PROCESSED", "BTN-DELETE-GONE"]) == (
+        ("BTN-DELETE-AUTH-NOT-PROCESSED",),
+        (),
+    )
+    assert judged_rows(("baseten", "f", expected), ["BTN-DELETE-GONE"]) == (("BTN-DELETE-GONE",), ())
+    rows, stop_on = judged_rows(("blaxel", "mutant:delete.status.200-as-202", ("delete",)))
+    assert rows == ()
+    assert stop_on and list(stop_on) == [r.id for r in _rows("blaxel") if r.level == "MUST" and r.operation == "delete"]
 
 
 def test_jobs_must_be_positive(tmp_path: Path) -> None:
@@ -115,10 +154,26 @@ def test_spec_derived_mutants_are_killed_and_survivors_listed(tmp_path: Path) ->
     result = run_cli(*args, *(a for m in killed for a in ("--mutant", m)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mutation score baseten: 2/2 killed (100%)" in result.stdout
+    assert "not judged" not in result.stdout  # the rows a killed mutant's session stopped before are not noise
+    # killed at the first failed MUST row of its operation: the MUST rows of delete came first, the session ended
+    results = _results(tmp_path / "b" / "baseten-mutant-delete.response.deleted.wrong-type")
+    must_delete = [r.id for r in _rows("baseten") if r.level == "MUST" and r.operation == "delete"]
+    statuses = [r["status"] for r in results]
+    first = statuses.index("failed")
+    assert [r["requirement"] for r in results[: first + 1]] == must_delete[: first + 1]
+    assert statuses[:first] == ["passed"] * first and statuses.count("failed") == 1
+    assert first < len(must_delete) - 1 and all(r["message"].startswith("not judged") for r in results[first + 1 :])
     equivalent = "delete.response.capabilities.dropped"  # an optional member left out: no rule is broken
     result = run_cli("selftest", "--vendor", "oxen", "--mutant", equivalent, "--report-dir", str(tmp_path / "o"))
     assert "mutation score oxen: 0/1 killed (0%)" in result.stdout, result.stdout + result.stderr
     assert f"survivor oxen {equivalent}: no MUST row of delete failed" in result.stdout
+    # a survivor is judged on every row, the MUST rows of its operation first
+    results = _results(tmp_path / "o" / f"oxen-mutant-{equivalent}")
+    must_delete = [r.id for r in _rows("oxen") if r.level == "MUST" and r.operation == "delete"]
+    assert must_delete
+    assert sorted(r["requirement"] for r in results) == sorted(r.id for r in _rows("oxen"))
+    assert [r["requirement"] for r in results[: len(must_delete)]] == must_delete
+    assert not [r for r in results if r["message"].startswith("not judged")]
 
 
 MUTATION_FLOORS = {"baseten": 70, "oxen": 70, "blaxel": 80}  # measured 2026-12-01: 74 %, 75 %, 98 % of a sample
