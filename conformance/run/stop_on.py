@@ -1,6 +1,6 @@
 """Loaded with ``-p conformance.run.stop_on``: rows judged first, and the session stopped at the first that fails.
 
-``--conformance-stop-on ID`` (repeatable) names the rows. They are judged first, in the session's order, before
+``--conformance-stop-on ID`` (repeatable) names the rows. They are judged first, in the order given, before
 every other row (a row whose check runs last stays last: it judges what the others recorded); the session stops
 after the first of them whose verdict is ``failed``. An errored row (a check that could not judge) does not stop
 it, unlike ``-x``. The rows left are recorded as ``error`` "not judged" (``unjudged.py``), as for any session that
@@ -41,16 +41,20 @@ def _case(item: pytest.Item) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The named rows first (their order kept), then the others in theirs; rows that run last stay last."""
+    """The named rows first, in the order the option gave them, then the others in theirs; rows that run last
+    stay last."""
     from conformance.checks.registry import is_last
 
-    ids = _stop_ids(config)
+    rank = {row: n for n, row in enumerate(dict.fromkeys(config.getoption("--conformance-stop-on") or []))}
 
-    def named(item: pytest.Item) -> bool:
+    def position(item: pytest.Item) -> int | None:
         case = _case(item)
-        return case is not None and case.requirement.id in ids and not is_last(case.requirement.check)
+        if case is None or is_last(case.requirement.check):
+            return None
+        return rank.get(case.requirement.id)
 
-    items[:] = [i for i in items if named(i)] + [i for i in items if not named(i)]
+    named = sorted((i for i in items if position(i) is not None), key=lambda i: position(i) or 0)
+    items[:] = named + [i for i in items if position(i) is None]
 
 
 @pytest.hookimpl(wrapper=True)

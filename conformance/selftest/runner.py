@@ -131,21 +131,23 @@ def judged_rows(case: Case, chosen: Sequence[str] = ()) -> tuple[tuple[str, ...]
     - a fault: only the rows it must be caught by (``expected``): detected means every one of them failed, and no
       other row can change that. A row whose check runs last (``is_last``: it judges every exchange the run
       recorded, whichever row sent it) needs the whole run: a fault that names one judges every row.
-    - a mutant: every row, but the MUST rows of its operation first (the only rows that can kill it), and the
-      session ends at the first of them that fails: killed is decided then. A survivor is judged on every row.
+    - a mutant: every row, but the MUST rows of its operation first (the only rows that can kill it; the costly
+      ones, fuzzing and the state machine, after the others), and the session ends at the first of them that fails:
+      killed is decided then. A survivor is judged on every row.
 
     ``chosen`` (``--requirement``) narrows further; a fault it would leave with no row judges ``chosen`` as given.
     """
     import conformance.checks  # noqa: F401 - registers the checks is_last asks about
-    from conformance.checks.registry import is_last
+    from conformance.checks.registry import is_costly, is_last
 
     vendor, fault, expected = case
     if not fault or fault.startswith(QUIRK):
         return tuple(chosen), ()
     rows = load_vendor(vendor).requirements
     if fault.startswith(MUTANT):
-        killers = [r.id for r in rows if r.level == "MUST" and r.operation in expected]
-        return tuple(chosen), tuple(r for r in killers if not chosen or r in chosen)
+        killers = [r for r in rows if r.level == "MUST" and r.operation in expected and (not chosen or r.id in chosen)]
+        killers.sort(key=lambda r: is_costly(r.check))  # the cheap ones first (a fixed order: same seed, same verdict)
+        return tuple(chosen), tuple(r.id for r in killers)
     if any(is_last(r.check) for r in rows if r.id in expected):
         return tuple(chosen), ()
     narrowed = [r for r in expected if not chosen or r in chosen]

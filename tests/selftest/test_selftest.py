@@ -61,6 +61,13 @@ def _rows(vendor: str) -> list[Any]:
     return list(load_vendor(vendor).requirements)
 
 
+def _killers(vendor: str, operation: str) -> list[str]:
+    """The MUST rows of an operation in the order a mutant case judges them: fuzzing and state machine last."""
+    rows = [r for r in _rows(vendor) if r.level == "MUST" and r.operation == operation]
+    costly = {"fuzz", "lifecycle_state_machine"}
+    return [r.id for r in rows if r.check not in costly] + [r.id for r in rows if r.check in costly]
+
+
 def test_what_each_kind_of_case_judges() -> None:
     """Clean cases every row; a fault its expected rows (all of them if one judges the whole run); a mutant every
     row, the MUST rows of its operation first, stopping at the first that fails."""
@@ -81,7 +88,9 @@ def test_what_each_kind_of_case_judges() -> None:
     assert judged_rows(("baseten", "f", expected), ["BTN-DELETE-GONE"]) == (("BTN-DELETE-GONE",), ())
     rows, stop_on = judged_rows(("blaxel", "mutant:delete.status.200-as-202", ("delete",)))
     assert rows == ()
-    assert stop_on and list(stop_on) == [r.id for r in _rows("blaxel") if r.level == "MUST" and r.operation == "delete"]
+    assert stop_on and list(stop_on) == _killers("blaxel", "delete")
+    catalog_order = [r.id for r in _rows("blaxel") if r.level == "MUST" and r.operation == "delete"]
+    assert list(stop_on) != catalog_order and sorted(stop_on) == sorted(catalog_order)  # fuzzing moved after
 
 
 def test_jobs_must_be_positive(tmp_path: Path) -> None:
@@ -157,7 +166,7 @@ def test_spec_derived_mutants_are_killed_and_survivors_listed(tmp_path: Path) ->
     assert "not judged" not in result.stdout  # the rows a killed mutant's session stopped before are not noise
     # killed at the first failed MUST row of its operation: the MUST rows of delete came first, the session ended
     results = _results(tmp_path / "b" / "baseten-mutant-delete.response.deleted.wrong-type")
-    must_delete = [r.id for r in _rows("baseten") if r.level == "MUST" and r.operation == "delete"]
+    must_delete = _killers("baseten", "delete")
     statuses = [r["status"] for r in results]
     first = statuses.index("failed")
     assert [r["requirement"] for r in results[: first + 1]] == must_delete[: first + 1]
@@ -169,7 +178,7 @@ def test_spec_derived_mutants_are_killed_and_survivors_listed(tmp_path: Path) ->
     assert f"survivor oxen {equivalent}: no MUST row of delete failed" in result.stdout
     # a survivor is judged on every row, the MUST rows of its operation first
     results = _results(tmp_path / "o" / f"oxen-mutant-{equivalent}")
-    must_delete = [r.id for r in _rows("oxen") if r.level == "MUST" and r.operation == "delete"]
+    must_delete = _killers("oxen", "delete")
     assert must_delete
     assert sorted(r["requirement"] for r in results) == sorted(r.id for r in _rows("oxen"))
     assert [r["requirement"] for r in results[: len(must_delete)]] == must_delete
