@@ -109,6 +109,13 @@ def quirks_of(vendor: str) -> dict[str, str]:
     return dict(getattr(_module(vendor), "QUIRKS", {}))
 
 
+def waiting_quirks() -> frozenset[str]:
+    """The quirks whose answers make a client wait (Retry-After, a delay per request): a run is mostly asleep."""
+    from ._quirks import WAITING
+
+    return WAITING
+
+
 def mutants_of(vendor: str) -> dict[str, tuple[str, str, bool, str]]:
     """The spec-derived mutants of the vendor's mock: name -> (operation role, kind, equivalent?, description)."""
     from ._mutants import default_spec_dir

@@ -45,6 +45,8 @@ def test_parallel_cases_are_printed_in_case_order(tmp_path: Path) -> None:
         ["baseten", "baseten-html-404", "ok"],
     ]
     assert (tmp_path / "baseten-baseten-html-404" / "results.json").is_file()
+    assert (tmp_path / "baseten-baseten-html-404" / "summary.md").is_file()
+    assert not (tmp_path / "baseten-baseten-html-404" / "junit.xml").exists()  # a case writes results and summary
     judged = [r["requirement"] for r in _results(tmp_path / "baseten-baseten-html-404")]
     assert judged == ["BTN-DELETE-ERROR-IS-JSON"]  # a fault case judges only the rows it must be caught by
     assert len(_results(tmp_path / "baseten-faithful")) == len(_rows("baseten"))  # the faithful mock: every row
@@ -195,3 +197,15 @@ def test_the_mutation_score_of_every_vendor_holds(tmp_path: Path) -> None:
     scores = dict(re.findall(r"mutation score (\w+): \d+/\d+ killed \((\d+)%\)", result.stdout))
     assert set(scores) == set(MUTATION_FLOORS), result.stdout[-3000:] + result.stderr[-2000:]
     assert all(int(scores[v]) >= floor for v, floor in MUTATION_FLOORS.items()), scores
+
+
+def test_the_waiting_quirks_start_first_on_workers_of_their_own() -> None:
+    """Rate limits and latency make a run sleep: their cases are found by name, whatever the vendor."""
+    from conformance import mock
+    from conformance.selftest.runner import waits
+
+    assert {"rate-limit", "transient-503", "latency"} <= mock.waiting_quirks()
+    assert all(q in mock.quirks_of(v) for v in mock.vendors() for q in mock.waiting_quirks())
+    assert waits(("blaxel", "quirk:latency", ())) and waits(("oxen", "quirk:rate-limit", ()))
+    assert not waits(("blaxel", "quirk:gzip", ())) and not waits(("blaxel", "latency", ()))
+    assert not waits(("blaxel", "mutant:latency", ()))
