@@ -6,6 +6,7 @@ run in that many worker processes (pytest is not re-entrant across threads); the
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -216,11 +217,27 @@ def default_jobs(cases: int) -> int:
 _STOPPING = threading.Event()  # set in a worker by SIGINT: the cases it has yet to start are not run
 
 
+_SETTLED = threading.Event()  # this process has frozen what its first case imported and cached
+
+
+def _settle() -> None:
+    """After a process's first case: what it imported and cached (schemathesis, Hypothesis, catalogs, compiled
+    schemas, ~100,000 objects that live as long as the process) leaves the garbage collector's sight (``gc.freeze``).
+
+    pytest collects garbage at the end of every session (``gc_collect_harder``): scanning those objects each time
+    cost more than a whole narrowed fault case judges. Garbage made by later cases is still collected."""
+    if not _SETTLED.is_set():
+        _SETTLED.set()
+        gc.collect()
+        gc.freeze()
+
+
 def _queued_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     """``run_case`` in a worker, unless an interrupt already stopped the self-test."""
     if _STOPPING.is_set():
         return FaultOutcome(case[0], case[1], case[2], interrupted=True)
     outcome = run_case(case, settings)
+    _settle()
     if outcome.interrupted:
         _STOPPING.set()
     return outcome
@@ -241,7 +258,9 @@ def _worker_init() -> None:
 
 def _sequential(cases: Sequence[Case], settings: CaseSettings) -> Outcomes:
     for case in cases:
-        yield run_case(case, settings)
+        outcome = run_case(case, settings)
+        _settle()
+        yield outcome
 
 
 def waits(case: Case) -> bool:

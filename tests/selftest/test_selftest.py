@@ -209,3 +209,15 @@ def test_the_waiting_quirks_start_first_on_workers_of_their_own() -> None:
     assert waits(("blaxel", "quirk:latency", ())) and waits(("oxen", "quirk:rate-limit", ()))
     assert not waits(("blaxel", "quirk:gzip", ())) and not waits(("blaxel", "latency", ()))
     assert not waits(("blaxel", "mutant:latency", ()))
+
+
+def test_a_process_freezes_what_its_first_case_left_once() -> None:
+    """After the first case a process's long-lived objects leave the collector's sight (pytest's gc per session)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc; from conformance.selftest import runner as r; assert gc.get_freeze_count() == 0; r._settle(); "
+        "n = gc.get_freeze_count(); assert n > 1000, n; [].append([]); r._settle(); assert gc.get_freeze_count() == n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
