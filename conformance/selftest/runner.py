@@ -1,7 +1,9 @@
 """The self-test: the suite must catch every fault of the reference mocks, and nothing on the faithful ones.
 
-Each case (a vendor's faithful mock, or one injected fault) is one run of the suite. With ``jobs`` > 1 the cases
-run in that many worker processes (pytest is not re-entrant across threads); the table keeps the case order.
+Each case (a vendor's faithful mock, one injected fault, quirk or mutant) is one run of the suite, judging what can
+decide its verdict (``judged_rows``: clean cases every row, a fault its expected rows, a mutant until its first
+failed MUST row). With ``jobs`` > 1 the cases run in that many worker processes (pytest is not re-entrant across
+threads); the table keeps the case order.
 """
 
 from __future__ import annotations
