@@ -29,6 +29,7 @@ __all__ = [
     "mutants_of",
     "quirks_of",
     "vendors",
+    "waiting_quirks",
 ]
 
 _LOCK = threading.Lock()
