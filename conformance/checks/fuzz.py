@@ -245,7 +245,7 @@ def _sends_state_machine(vendor: Vendor, requirement: Requirement) -> list[Reque
     return [RequestKind(f"sequences of {create} and {delete} (Hypothesis state machine)", True)]
 
 
-@register("fuzz", args_schema=FUZZ_ARGS, sends=_sends_fuzz, costly=True)
+@register("fuzz", args_schema=FUZZ_ARGS, sends=_sends_fuzz)
 def check_fuzz(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """No schemathesis finding of the named check on fuzzed requests (args: ``schemathesis``, ``modes``)."""
     name = str(requirement.args["schemathesis"])
@@ -267,7 +267,7 @@ def check_fuzz(ctx: TargetContext, requirement: Requirement) -> Evidence:
 # --------------------------------------------------------------------------- stateful
 
 
-@register("lifecycle_state_machine", sends=_sends_state_machine, costly=True)
+@register("lifecycle_state_machine", sends=_sends_state_machine)
 def check_lifecycle_state_machine(ctx: TargetContext, requirement: Requirement) -> Evidence:
     """Random sequences of create / delete / delete-again / duplicate / re-create keep a consistent state."""
     ctx.operation("delete")

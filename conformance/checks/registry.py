@@ -104,7 +104,6 @@ class CheckSpec:
     last: bool = False
     probes: tuple[str, ...] = ()
     doc: str = ""
-    costly: bool = False  # it generates many requests (fuzzing, a state machine): the self-test judges it late
     examples: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
     @property
@@ -130,7 +129,6 @@ def register(
     sends: Sends,
     last: bool = False,
     probes: Sequence[str] = (),
-    costly: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Add a check to the registry under ``name``; a second registration of the same name raises."""
     unknown = [p for p in probes if p not in PROBES]
@@ -142,7 +140,7 @@ def register(
         if name in CHECKS:
             raise ValueError(f"a check named {name!r} is already registered ({CHECKS[name].func.__qualname__})")
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        CHECKS[name] = CheckSpec(name, func, args_schema, sends, last, tuple(probes), doc, costly=costly)
+        CHECKS[name] = CheckSpec(name, func, args_schema, sends, last, tuple(probes), doc)
         return func
 
     return wrap
@@ -161,13 +159,6 @@ def is_last(check: str) -> bool:
     """Whether a check runs after the others (it judges what they recorded)."""
     spec = CHECKS.get(check)
     return spec is not None and spec.last
-
-
-def is_costly(check: str) -> bool:
-    """Whether a check generates many requests (fuzzing, a state machine): where the order of rows is free (a
-    mutant's killing rows in the self-test), it goes after the cheap ones."""
-    spec = CHECKS.get(check)
-    return spec is not None and spec.costly
 
 
 def request_kinds(vendor: Vendor, requirement: Requirement) -> list[RequestKind]:

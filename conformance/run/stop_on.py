@@ -1,13 +1,13 @@
-"""Loaded with ``-p conformance.run.stop_on``: rows judged first, and the session stopped at the first that fails.
+"""Loaded with ``-p conformance.run.stop_on``: the session stops at the first failure of the rows it names.
 
-``--conformance-stop-on ID`` (repeatable) names the rows. They are judged first, in the order given, before
-every other row (a row whose check runs last stays last: it judges what the others recorded); the session stops
-after the first of them whose verdict is ``failed``. An errored row (a check that could not judge) does not stop
-it, unlike ``-x``. The rows left are recorded as ``error`` "not judged" (``unjudged.py``), as for any session that
-stops early. When none of them fails, every row is judged as in a session without the option.
+``--conformance-stop-on ID`` (repeatable) names the rows; the session's order is kept, and it stops after the first
+of them whose verdict is ``failed``. An errored row (a check that could not judge) does not stop it, unlike ``-x``,
+and neither does a failure of another row. The rows left are recorded as ``error`` "not judged" (``unjudged.py``),
+as for any session that stops early. When none of them fails, every row is judged as without the option.
 
 The self-test uses it for a mutant, which is killed by the first failed MUST row of its operation: judging more
-cannot undo that. A survivor is judged on every row, as before.
+cannot undo that, and the rows judged until then are exactly those a full run judges first (same order, same
+seed, same state of the mock), so the verdict is the full run's. A survivor is judged on every row, as before.
 """
 
 from __future__ import annotations
@@ -27,34 +27,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="ID",
-        help="judge this requirement first; stop the session when it (or another one named) fails",
+        help="stop the session when this requirement (or another one named) fails",
     )
 
 
 def _stop_ids(config: pytest.Config) -> set[str]:
     return set(config.getoption("--conformance-stop-on") or [])
-
-
-def _case(item: pytest.Item) -> Any:
-    callspec: Any = getattr(item, "callspec", None)
-    return callspec.params.get("conformance_case") if callspec else None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The named rows first, in the order the option gave them, then the others in theirs; rows that run last
-    stay last."""
-    from conformance.checks.registry import is_last
-
-    rank = {row: n for n, row in enumerate(dict.fromkeys(config.getoption("--conformance-stop-on") or []))}
-
-    def position(item: pytest.Item) -> int | None:
-        case = _case(item)
-        if case is None or is_last(case.requirement.check):
-            return None
-        return rank.get(case.requirement.id)
-
-    named = sorted((i for i in items if position(i) is not None), key=lambda i: position(i) or 0)
-    items[:] = named + [i for i in items if position(i) is None]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,8 +1,8 @@
 """The self-test: the suite must catch every fault of the reference mocks, and nothing on the faithful ones.
 
 Each case (a vendor's faithful mock, one injected fault, quirk or mutant) is one run of the suite, judging what can
-decide its verdict (``judged_rows``: clean cases every row, a fault its expected rows, a mutant the rows of its
-operation until the first failed MUST row). With ``jobs`` > 1 the cases run in that many worker processes (pytest
+decide its verdict (``judged_rows``: clean cases every row, a fault its expected rows, a mutant every row until
+the first failed MUST row of its operation). With ``jobs`` > 1 the cases run in that many worker processes (pytest
 is not re-entrant across threads); the table keeps the case order.
 """
 
@@ -136,27 +136,25 @@ def judged_rows(case: Case, chosen: Sequence[str] = ()) -> tuple[tuple[str, ...]
     - a fault: only the rows it must be caught by (``expected``): detected means every one of them failed, and no
       other row can change that. A row whose check runs last (``is_last``: it judges every exchange the run
       recorded, whichever row sent it) needs the whole run: a fault that names one judges every row.
-    - a mutant: the rows of its operation, its MUST rows first (the only rows that can kill it; the costly ones,
-      fuzzing and the state machine, after the others), and the session ends at the first of them that fails:
-      killed is decided then. A survivor is judged on every row of its operation (its SHOULD rows say what caught
-      it instead); the rows of the vendor's other operations cannot kill it and are not judged.
+    - a mutant: every row, in the run's order, until the first MUST row of its operation that fails (the only
+      rows that can kill it): killed is decided then, and what ran before it is exactly what a full run judges
+      first (rows share probes and the mock's store: a delete that deletes another resource is only caught when
+      earlier rows left one). A survivor is judged on every row.
 
     ``chosen`` (``--requirement``) narrows further; a fault it would leave with no row judges ``chosen`` as given.
     """
     import conformance.checks  # noqa: F401 - registers the checks is_last asks about
-    from conformance.checks.registry import is_costly, is_last
+    from conformance.checks.registry import is_last
 
     vendor, fault, expected = case
     if not fault or fault.startswith(QUIRK):
         return tuple(chosen), ()
     rows = load_vendor(vendor).requirements
-    if fault.startswith(MUTANT):
-        mine = [r for r in rows if r.operation in expected and (not chosen or r.id in chosen)]
-        killers = [r for r in mine if r.level == "MUST"]
-        killers.sort(key=lambda r: is_costly(r.check))  # the cheap ones first (a fixed order: same seed, same verdict)
-        if not killers:  # nothing of its operation can kill it: judge what was asked for, as a full run would
-            return tuple(chosen), ()
-        return tuple(r.id for r in mine), tuple(r.id for r in killers)
+    if fault.startswith(MUTANT):  # the run's own order: its state when a row is judged is the full run's
+        killers = [
+            r.id for r in rows if r.level == "MUST" and r.operation in expected and (not chosen or r.id in chosen)
+        ]
+        return tuple(chosen), tuple(killers)
     if any(is_last(r.check) for r in rows if r.id in expected):
         return tuple(chosen), ()
     narrowed = [r for r in expected if not chosen or r in chosen]

@@ -63,16 +63,17 @@ def _rows(vendor: str) -> list[Any]:
     return list(load_vendor(vendor).requirements)
 
 
-def _killers(vendor: str, operation: str) -> list[str]:
-    """The MUST rows of an operation in the order a mutant case judges them: fuzzing and state machine last."""
-    rows = [r for r in _rows(vendor) if r.level == "MUST" and r.operation == operation]
-    costly = {"fuzz", "lifecycle_state_machine"}
-    return [r.id for r in rows if r.check not in costly] + [r.id for r in rows if r.check in costly]
+def _session_order(vendor: str) -> list[str]:
+    """Every row in the order a full run judges them: the catalog's, the checks that run last at the end."""
+    import conformance.checks  # noqa: F401 - registers the checks
+    from conformance.checks.registry import is_last
+
+    return [r.id for r in sorted(_rows(vendor), key=lambda r: is_last(r.check))]
 
 
 def test_what_each_kind_of_case_judges() -> None:
-    """Clean cases every row; a fault its expected rows (all of them if one judges the whole run); a mutant the rows
-    of its operation, its MUST rows first, stopping at the first that fails."""
+    """Clean cases every row; a fault its expected rows (all of them if one judges the whole run); a mutant every
+    row, stopping at the first MUST row of its operation that fails."""
     from conformance.selftest.runner import judged_rows
 
     assert judged_rows(("baseten", "", ())) == ((), ())
@@ -89,10 +90,8 @@ def test_what_each_kind_of_case_judges() -> None:
     )
     assert judged_rows(("baseten", "f", expected), ["BTN-DELETE-GONE"]) == (("BTN-DELETE-GONE",), ())
     rows, stop_on = judged_rows(("blaxel", "mutant:delete.status.200-as-202", ("delete",)))
-    assert list(rows) == [r.id for r in _rows("blaxel") if r.operation == "delete"]  # the create rows cannot kill it
-    assert stop_on and list(stop_on) == _killers("blaxel", "delete")
-    catalog_order = [r.id for r in _rows("blaxel") if r.level == "MUST" and r.operation == "delete"]
-    assert list(stop_on) != catalog_order and sorted(stop_on) == sorted(catalog_order)  # fuzzing moved after
+    assert rows == ()  # every row, in the run's order: the state a row sees is the full run's
+    assert list(stop_on) == [r.id for r in _rows("blaxel") if r.level == "MUST" and r.operation == "delete"]
 
 
 def test_jobs_must_be_positive(tmp_path: Path) -> None:
@@ -166,24 +165,22 @@ def test_spec_derived_mutants_are_killed_and_survivors_listed(tmp_path: Path) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mutation score baseten: 2/2 killed (100%)" in result.stdout
     assert "not judged" not in result.stdout  # the rows a killed mutant's session stopped before are not noise
-    # killed at the first failed MUST row of its operation: the MUST rows of delete came first, the session ended
+    # killed at the first failed MUST row of its operation: the session ran in a full run's order and ended there
     results = _results(tmp_path / "b" / "baseten-mutant-delete.response.deleted.wrong-type")
-    must_delete = _killers("baseten", "delete")
+    order = _session_order("baseten")
     statuses = [r["status"] for r in results]
     first = statuses.index("failed")
-    assert [r["requirement"] for r in results[: first + 1]] == must_delete[: first + 1]
-    assert statuses[:first] == ["passed"] * first and statuses.count("failed") == 1
-    assert first < len(must_delete) - 1 and all(r["message"].startswith("not judged") for r in results[first + 1 :])
+    assert [r["requirement"] for r in results] == order
+    assert results[first]["level"] == "MUST" and results[first]["operation"] == "delete"
+    assert statuses.count("failed") == 1 and "not judged" not in " ".join(r["message"] for r in results[:first])
+    assert first < len(order) - 1 and all(r["message"].startswith("not judged") for r in results[first + 1 :])
     equivalent = "delete.response.capabilities.dropped"  # an optional member left out: no rule is broken
     result = run_cli("selftest", "--vendor", "oxen", "--mutant", equivalent, "--report-dir", str(tmp_path / "o"))
     assert "mutation score oxen: 0/1 killed (0%)" in result.stdout, result.stdout + result.stderr
     assert f"survivor oxen {equivalent}: no MUST row of delete failed" in result.stdout
-    # a survivor is judged on every row of its operation (Oxen has one), its MUST rows first
+    # a survivor is judged on every row, in a full run's order
     results = _results(tmp_path / "o" / f"oxen-mutant-{equivalent}")
-    must_delete = _killers("oxen", "delete")
-    assert must_delete
-    assert sorted(r["requirement"] for r in results) == sorted(r.id for r in _rows("oxen"))
-    assert [r["requirement"] for r in results[: len(must_delete)]] == must_delete
+    assert [r["requirement"] for r in results] == _session_order("oxen")
     assert not [r for r in results if r["message"].startswith("not judged")]
 
 
