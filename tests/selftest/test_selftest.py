@@ -184,7 +184,7 @@ def test_spec_derived_mutants_are_killed_and_survivors_listed(tmp_path: Path) ->
     assert not [r for r in results if r["message"].startswith("not judged")]
 
 
-MUTATION_FLOORS = {"baseten": 70, "oxen": 70, "blaxel": 80}  # measured 2026-12-01: 74 %, 75 %, 98 % of a sample
+MUTATION_FLOORS = {"baseten": 70, "oxen": 70, "blaxel": 80}  # measured 2026-12-01: 74 %, 75 %, 91 % (all 321)
 
 
 @pytest.mark.slow
