@@ -29,6 +29,7 @@ __all__ = [
     "mutants_of",
     "quirks_of",
     "vendors",
+    "waiting_quirks",
 ]
 
 _LOCK = threading.Lock()
@@ -107,6 +108,13 @@ def faults_of(vendor: str) -> dict[str, str]:
 def quirks_of(vendor: str) -> dict[str, str]:
     """Return the vendor's quirk names (correct-but-unusual behaviours) mapped to one-line descriptions."""
     return dict(getattr(_module(vendor), "QUIRKS", {}))
+
+
+def waiting_quirks() -> frozenset[str]:
+    """The quirks whose answers make a client wait (Retry-After, a delay per request): a run is mostly asleep."""
+    from ._quirks import WAITING
+
+    return WAITING
 
 
 def mutants_of(vendor: str) -> dict[str, tuple[str, str, bool, str]]:

@@ -49,6 +49,9 @@ TRANSPORT = frozenset(
     }
 )  # fmt: skip
 _RETRY_MEMORY = 1024
+# A run against these spends most of its time waiting (Retry-After: 1 every few requests, 200 ms on every one), not
+# computing: the self-test starts their cases first, beside the others, on workers of their own.
+WAITING = frozenset({"rate-limit", "transient-503", "latency"})
 
 
 def foreign_ids(count: int = FOREIGN_COUNT) -> list[str]:

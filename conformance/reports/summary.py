@@ -99,9 +99,24 @@ def mock_command(target: Mapping[str, Any], exchanges: list[dict[str, Any]]) -> 
         parts += ["--delete-delay", str(target["delete_delay"])]
     urls = " ".join(str((x.get("request") or {}).get("url", "")) for x in exchanges)
     for seed in target.get("disposable_ids") or []:
-        if re.search(rf"/{re.escape(str(seed))}(?![\w.-])", urls):
+        if _names(urls, str(seed)):
             parts += ["--seed-id", shlex.quote(str(seed))]
     return " ".join(parts)
+
+
+def _names(urls: str, seed: str) -> bool:
+    """Whether ``/seed`` occurs in ``urls`` as a whole path segment (not followed by a word character, . or -).
+
+    A plain search, not a regex per id: an embedded delete-only target has 400 seeded ids, and 400 distinct
+    patterns per reproduced row overflow ``re``'s cache (recompiled every time: ~40 ms a row)."""
+    needle = "/" + seed
+    start = urls.find(needle)
+    while start != -1:
+        after = start + len(needle)
+        if after == len(urls) or not (urls[after].isalnum() or urls[after] in "_.-"):
+            return True
+        start = urls.find(needle, start + 1)
+    return False
 
 
 def reproduction_lines(result: RequirementResult, target: Mapping[str, Any]) -> list[str]:

@@ -54,6 +54,7 @@ class RunRequest:
     jobs: int = 0
     workers: int | None = None  # rows judged at once per target (None: each target's own, default 4)
     reports: Sequence[str] = RUN_FORMATS
+    stop_on: Sequence[str] = ()  # rows judged first; the session stops at the first that fails (run/stop_on.py)
 
 
 @dataclass
@@ -274,6 +275,8 @@ def run_suite(targets: list[Target], request: RunRequest, run_id: str, seed: int
             "--tb=short",
             "--conformance-config",
             str(config_path),
+            *(("-p", "conformance.run.stop_on") if request.stop_on else ()),
+            *(f"--conformance-stop-on={row}" for row in request.stop_on),
         ]  # junit.xml and allure-results/ are written from the results afterwards (finish_run)
         _prepare_checks(targets, request.requirements)
         heap.settle()  # start-up is over: its heap is frozen, the collector runs again (inside the CLI's heap.paused())

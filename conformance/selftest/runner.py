@@ -1,11 +1,14 @@
 """The self-test: the suite must catch every fault of the reference mocks, and nothing on the faithful ones.
 
-Each case (a vendor's faithful mock, or one injected fault) is one run of the suite. With ``jobs`` > 1 the cases
-run in that many worker processes (pytest is not re-entrant across threads); the table keeps the case order.
+Each case (a vendor's faithful mock, one injected fault, quirk or mutant) is one run of the suite, judging what can
+decide its verdict (``judged_rows``: clean cases every row, a fault its expected rows, a mutant every row until
+the first failed MUST row of its operation). With ``jobs`` > 1 the cases run in that many worker processes (pytest
+is not re-entrant across threads); the table keeps the case order.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -21,6 +24,7 @@ from pathlib import Path
 from conformance.catalog.loader import load_vendor, vendor_names
 from conformance.errors import ConformanceError, ExitCode, InfrastructureError, UsageError
 from conformance.run.runner import RunOutcome, RunRequest, execute
+from conformance.run.unjudged import NOT_JUDGED
 
 # (vendor, fault or "quirk:NAME" or "" for the faithful mock, expected requirement ids)
 Case = tuple[str, str, tuple[str, ...]]
@@ -28,6 +32,8 @@ QUIRK = "quirk:"
 MUTANT = "mutant:"
 Outcomes = Generator["FaultOutcome", None, None]
 LABEL_WIDTH = 34  # the table's fault column, widened to the longest fault name
+MAX_SLEEPERS = 9  # extra workers for the waiting cases (each sleeps most of its run: ~0.2 GB, little CPU)
+CASE_REPORTS = ("results", "summary")  # per case: what the verdict is read from, and what a person reads (no junit)
 
 
 @dataclass
@@ -123,6 +129,38 @@ def selftest_cases(vendors: Sequence[str], faults: Sequence[str], quirks: Sequen
     return cases
 
 
+def judged_rows(case: Case, chosen: Sequence[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The requirement ids a case judges (empty: every row), and the rows that end its session when one fails.
+
+    - the faithful mock and a quirk: every row (``chosen``: those); they must stay clean on all of them.
+    - a fault: only the rows it must be caught by (``expected``): detected means every one of them failed, and no
+      other row can change that. A row whose check runs last (``is_last``: it judges every exchange the run
+      recorded, whichever row sent it) needs the whole run: a fault that names one judges every row.
+    - a mutant: every row, in the run's order, until the first MUST row of its operation that fails (the only
+      rows that can kill it): killed is decided then, and what ran before it is exactly what a full run judges
+      first (rows share probes and the mock's store: a delete that deletes another resource is only caught when
+      earlier rows left one). A survivor is judged on every row.
+
+    ``chosen`` (``--requirement``) narrows further; a fault it would leave with no row judges ``chosen`` as given.
+    """
+    import conformance.checks  # noqa: F401 - registers the checks is_last asks about
+    from conformance.checks.registry import is_last
+
+    vendor, fault, expected = case
+    if not fault or fault.startswith(QUIRK):
+        return tuple(chosen), ()
+    rows = load_vendor(vendor).requirements
+    if fault.startswith(MUTANT):  # the run's own order: its state when a row is judged is the full run's
+        killers = [
+            r.id for r in rows if r.level == "MUST" and r.operation in expected and (not chosen or r.id in chosen)
+        ]
+        return tuple(chosen), tuple(killers)
+    if any(is_last(r.check) for r in rows if r.id in expected):
+        return tuple(chosen), ()
+    narrowed = [r for r in expected if not chosen or r in chosen]
+    return tuple(narrowed or chosen), ()  # none left: judge what --requirement asked for (the fault shows MISSED)
+
+
 def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     """Run the suite once against the vendor's embedded mock carrying the case's fault (none: the faithful one)."""
     vendor, fault, expected = case
@@ -130,14 +168,20 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     quirk = fault.removeprefix(QUIRK) if fault.startswith(QUIRK) else ""
     mutant = fault.removeprefix(MUTANT) if fault.startswith(MUTANT) else ""
     try:
-        outcome = _execute_case(vendor, fault, quirk, mutant, settings)
+        outcome = _execute_case(vendor, fault, expected, quirk, mutant, settings)
     except ConformanceError as exc:  # a set-up error the case itself caused (a mutant deleted a disposable id, ...)
         if not mutant:
             raise
         seconds = time.perf_counter() - started
         return FaultOutcome(vendor, fault, expected, [], seconds, [f"set-up error: {exc}"])
     failed = sorted(r.requirement for r in outcome.results.results if r.status == "failed")
-    errors = sorted(r.requirement for r in outcome.results.results if r.status == "error")
+    # a killed mutant's session stopped at its first failed MUST row: the rows after it were not judged, not errors
+    stopped = bool(mutant and failed)
+    errors = sorted(
+        r.requirement
+        for r in outcome.results.results
+        if r.status == "error" and not (stopped and r.message.startswith(NOT_JUDGED))
+    )
     seconds = time.perf_counter() - started
     interrupted = outcome.exit_code == ExitCode.INTERRUPTED
     foreign = sorted(i for ids in outcome.foreign_deletions.values() for i in ids)
@@ -147,8 +191,11 @@ def run_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     return FaultOutcome(vendor, fault, expected, failed, seconds, errors, interrupted, foreign, must)
 
 
-def _execute_case(vendor: str, fault: str, quirk: str, mutant: str, settings: CaseSettings) -> RunOutcome:
+def _execute_case(
+    vendor: str, fault: str, expected: tuple[str, ...], quirk: str, mutant: str, settings: CaseSettings
+) -> RunOutcome:
     """One run of the suite against the vendor's embedded mock with the case's fault, quirk or mutant."""
+    requirements, stop_on = judged_rows((vendor, fault, expected), settings.requirements)
     return execute(
         RunRequest(
             vendors=[vendor],
@@ -158,7 +205,9 @@ def _execute_case(vendor: str, fault: str, quirk: str, mutant: str, settings: Ca
             quirks=[quirk] if quirk else [],
             mutant=mutant or None,
             report_dir=settings.report_dir / f"{vendor}-{(fault or 'faithful').replace(':', '-')}",
-            requirements=settings.requirements,
+            requirements=requirements,
+            stop_on=stop_on,
+            reports=CASE_REPORTS,
         )
     )
 
@@ -172,11 +221,27 @@ def default_jobs(cases: int) -> int:
 _STOPPING = threading.Event()  # set in a worker by SIGINT: the cases it has yet to start are not run
 
 
+_SETTLED = threading.Event()  # this process has frozen what its first case imported and cached
+
+
+def _settle() -> None:
+    """After a process's first case: what it imported and cached (schemathesis, Hypothesis, catalogs, compiled
+    schemas, ~100,000 objects that live as long as the process) leaves the garbage collector's sight (``gc.freeze``).
+
+    pytest collects garbage at the end of every session (``gc_collect_harder``): scanning those objects each time
+    cost more than a whole narrowed fault case judges. Garbage made by later cases is still collected."""
+    if not _SETTLED.is_set():
+        _SETTLED.set()
+        gc.collect()
+        gc.freeze()
+
+
 def _queued_case(case: Case, settings: CaseSettings) -> FaultOutcome:
     """``run_case`` in a worker, unless an interrupt already stopped the self-test."""
     if _STOPPING.is_set():
         return FaultOutcome(case[0], case[1], case[2], interrupted=True)
     outcome = run_case(case, settings)
+    _settle()
     if outcome.interrupted:
         _STOPPING.set()
     return outcome
@@ -197,14 +262,28 @@ def _worker_init() -> None:
 
 def _sequential(cases: Sequence[Case], settings: CaseSettings) -> Outcomes:
     for case in cases:
-        yield run_case(case, settings)
+        outcome = run_case(case, settings)
+        _settle()
+        yield outcome
+
+
+def waits(case: Case) -> bool:
+    """Whether a case's run spends most of its time waiting on the mock (a quirk with Retry-After or latency)."""
+    from conformance import mock
+
+    return case[1].startswith(QUIRK) and case[1].removeprefix(QUIRK) in mock.waiting_quirks()
 
 
 def _parallel(cases: Sequence[Case], settings: CaseSettings, jobs: int) -> Outcomes:
-    """The outcomes in case order, computed ``jobs`` at a time in spawned worker processes."""
+    """The outcomes in case order, computed ``jobs`` at a time in spawned worker processes.
+
+    The waiting cases (``waits``) are submitted first: they start at once and sleep beside the others instead of
+    holding the last workers for minutes at the end."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
-        futures: list[Future[FaultOutcome]] = [pool.submit(_queued_case, case, settings) for case in cases]
+        order = sorted(range(len(cases)), key=lambda i: not waits(cases[i]))
+        submitted = {i: pool.submit(_queued_case, cases[i], settings) for i in order}
+        futures: list[Future[FaultOutcome]] = [submitted[i] for i in range(len(cases))]
         try:
             for future in futures:
                 yield future.result()
@@ -276,7 +355,9 @@ def run_selftest(
     if mutants is not None:  # --mutants (every non-equivalent mutant) or --mutant NAME...
         cases += mutant_cases(vendors, mutants)
     settings = CaseSettings(profile, seed, report_dir, tuple(requirements))
-    workers = min(jobs, len(cases)) if jobs is not None else default_jobs(len(cases))
+    # by default one worker per CPU, plus one per waiting case (it sleeps; up to MAX_SLEEPERS of them)
+    sleepers = min(MAX_SLEEPERS, sum(waits(c) for c in cases))
+    workers = min(jobs, len(cases)) if jobs is not None else min(len(cases), default_jobs(len(cases)) + sleepers)
     width = max([LABEL_WIDTH, *(len(fault) for _, fault, _ in cases)])
     outcomes: list[FaultOutcome] = []
     if not quiet:

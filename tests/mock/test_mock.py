@@ -125,6 +125,7 @@ def test_public_api() -> None:
         "load_mock_module",
         "mutants_of",
         "quirks_of",
+        "waiting_quirks",
     }
     assert set(VENDORS) >= {"blaxel", "oxen", "baseten"}
     assert tuple(sorted(VENDORS)) == VENDORS
