@@ -148,7 +148,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--workers",
         type=number_flag("--workers", minimum=1, allow_minimum=True, integer=True),
         default=None,
-        help="requirement rows judged at once per target, sharing its rate limit and budgets (default 4; "
+        help="requirement rows judged at once per target, sharing its rate limit and budgets (default 8; "
         "1: one after another)",
     )
     run.add_argument(

@@ -80,8 +80,9 @@ def judge_row(ctx: TargetContext, requirement: Requirement) -> RowVerdict:
     started = time.perf_counter()
     status, message, evidence = "passed", "", Evidence()
     try:
-        ctx.ensure_can_continue()
-        evidence = run_check(ctx, requirement)
+        with ctx.judging(requirement.id):
+            ctx.ensure_can_continue()
+            evidence = run_check(ctx, requirement)
     except Verdict as verdict:
         status, message = verdict.status, verdict.message
         evidence = Evidence(examined=len(verdict.exchanges), exchanges=verdict.exchanges)

@@ -50,7 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--conformance-workers",
         default=None,
-        help="requirement rows judged at once against the target (default 4; 1: one after another)",
+        help="requirement rows judged at once against the target (default 8; 1: one after another)",
     )
     group.addoption(
         "--conformance-allow-incomplete",

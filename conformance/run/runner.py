@@ -52,7 +52,7 @@ class RunRequest:
     allow_incomplete: bool = False
     budget: float | None = None
     jobs: int = 0
-    workers: int | None = None  # rows judged at once per target (None: each target's own, default 4)
+    workers: int | None = None  # rows judged at once per target (None: each target's own, default 8)
     reports: Sequence[str] = RUN_FORMATS
     stop_on: Sequence[str] = ()  # rows judged first; the session stops at the first that fails (run/stop_on.py)
 

@@ -207,6 +207,9 @@ def _execute_case(
             report_dir=settings.report_dir / f"{vendor}-{(fault or 'faithful').replace(':', '-')}",
             requirements=requirements,
             stop_on=stop_on,
+            # a mutant stops at its first failed MUST row in the run's order: one row at a time (no pool judges
+            # the rest meanwhile); faults, quirks and the faithful mock judge with the default --workers
+            workers=1 if stop_on else None,
             reports=CASE_REPORTS,
         )
     )

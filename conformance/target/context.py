@@ -8,6 +8,7 @@ writes need ``allow_destructive``; at most ``max_live_resources`` resources of t
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import secrets
@@ -44,6 +45,8 @@ ABSENT_MARK = "absent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_ABOUT_THE_RESOURCE = frozenset({401, 403, 407, 429})  # 4xx answers that say nothing about the resource
 PROTECTED_NEWEST = 2
+CURRENT_ROW: contextvars.ContextVar[str] = contextvars.ContextVar("conformance_row", default="")
+"""The requirement row the current thread judges ('' outside a row): its resources are not evicted while it runs."""
 STUCK_CLEANUP_WINDOW = 2.0  # seconds the cleanup still polls once this target's deletes proved never to take effect
 CAUSE_STREAK = 25  # consecutive answers with one set-up cause (401 with the token, HTML) that stop the run
 
@@ -115,6 +118,8 @@ class TargetContext:
         self._probes: dict[str, Any] = {}
         self._probe_gates: dict[str, threading.Lock] = {}
         self._room = threading.Lock()  # one create at a time checks the resource cap and claims its name
+        self._row_of: dict[str, str] = {}  # which row created each resource
+        self._running_rows: set[str] = set()
         self._counter = 0
         self._lock = threading.Lock()
         self.leak_reasons: dict[str, str] = {}
@@ -365,6 +370,7 @@ class TargetContext:
         with self._room:
             self._make_room()
             self.ledger.add(created, "uncertain")
+            self._row_of[created] = CURRENT_ROW.get()
             self.peak_live = max(self.peak_live, len(self.ledger.owned()))
 
         def settle(exchange: Exchange | None, sent: bool) -> None:
@@ -408,9 +414,23 @@ class TargetContext:
         cap = self.target.max_live_resources
         if len(owned) < cap:
             return
-        evictable = owned[: max(0, len(owned) - PROTECTED_NEWEST)]
-        for resource_id in evictable[: len(owned) - cap + 1]:
-            self._delete_until_gone(resource_id, "evicted: resource cap")
+        # Outside a row, never the newest two (what the caller may still work on). Inside one: never a resource of
+        # the row that asks (it may still work on it), and the resources of rows still being
+        # judged only when there is no other: oldest first. One room per sender that may be waiting (``workers``),
+        # so that rows judged at once do not stop for an eviction at every create; the evictions go out at once.
+        mine = CURRENT_ROW.get()
+        with self._lock:
+            running = set(self._running_rows)
+        own = [i for i in owned if mine and self._row_of.get(i) == mine]
+        others = [i for i in owned if i not in own] if mine else owned[: max(0, len(owned) - PROTECTED_NEWEST)]
+        idle = [i for i in others if self._row_of.get(i, "") not in running]  # oldest first
+        busy = [i for i in others if self._row_of.get(i, "") in running]
+        needed = len(owned) - cap + 1
+        # what is needed (another running row's resource, then the asking row's own older ones, only as the last
+        # resort: a row that creates more than the cap, like a fuzz row), plus spare room from idle ones only
+        last_resort = busy + own[: max(0, len(own) - PROTECTED_NEWEST)]
+        batch = (idle + last_resort)[:needed] + idle[needed : needed + self.target.workers - 1]
+        self.map_requests(lambda resource_id: self._delete_until_gone(resource_id, "evicted: resource cap"), batch)
         if len(self.ledger.owned()) >= cap:
             stuck = self.stuck_reason()
             raise CheckErrored(
@@ -525,8 +545,22 @@ class TargetContext:
         if workers <= 1:
             return [send(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"send-{self.target.name}") as pool:
-            futures = [pool.submit(send, item) for item in items]
+            # each call in a copy of this thread's context: it sends for the same row (CURRENT_ROW)
+            futures = [pool.submit(contextvars.copy_context().run, send, item) for item in items]
         return [future.result() for future in futures]
+
+    @contextmanager
+    def judging(self, row: str) -> Iterator[None]:
+        """The current thread judges ``row``: the resources it creates meanwhile are its own (not evicted)."""
+        token = CURRENT_ROW.set(row)
+        with self._lock:
+            self._running_rows.add(row)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running_rows.discard(row)
+            CURRENT_ROW.reset(token)
 
     # probes ----------------------------------------------------------------
     def probe(self, key: str, run: Callable[[], T]) -> T:
@@ -569,33 +603,39 @@ class TargetContext:
         pending: list[str] = []
         leaks: dict[str, str] = {}
         stuck = self.stuck_reason()
+        owned: list[str] = []
         for resource_id in self.ledger.owned():
             if resource_id in self.never_gone:
                 leaks[resource_id] = f"deletes on this target do not take effect: {self.never_gone[resource_id][0]}"
-                continue
+            else:
+                owned.append(resource_id)
+
+        def delete(resource_id: str, note: str) -> Exchange | BaseException:
             try:
-                exchange = self.call("delete", resource_id=resource_id, note="cleanup")
-            except Exception as exc:
-                leaks[resource_id] = _reason(exc)
-                continue
-            if self.answers_absent(exchange):
-                self.ledger.remove(resource_id, f"cleanup: answered {exchange.status}")
-            elif exchange.status is not None and exchange.status < 300:
+                return self.call("delete", resource_id=resource_id, note=note)
+            except Exception as exc:  # a cleanup failure is a leak with its reason, never a crash
+                return exc
+
+        # up to ``workers`` deletes at once (a remote target's round trips overlap), judged in the ledger's order
+        for resource_id, answer in zip(owned, self.map_requests(lambda i: delete(i, "cleanup"), owned), strict=True):
+            if isinstance(answer, BaseException):
+                leaks[resource_id] = _reason(answer)
+            elif self.answers_absent(answer):
+                self.ledger.remove(resource_id, f"cleanup: answered {answer.status}")
+            elif answer.status is not None and answer.status < 300:
                 pending.append(resource_id)
             else:
-                leaks[resource_id] = f"cleanup DELETE answered {exchange.status}"
+                leaks[resource_id] = f"cleanup DELETE answered {answer.status}"
         window = min(self.target.gone_deadline, STUCK_CLEANUP_WINDOW) if stuck else self.target.gone_deadline
         limit = time.monotonic() + window
         pause = 0.05
         while pending:
             still: list[str] = []
-            for resource_id in pending:
-                try:
-                    exchange = self.call("delete", resource_id=resource_id, note="cleanup: poll until gone")
-                except Exception as exc:
-                    leaks[resource_id] = _reason(exc)
-                    continue
-                if self.answers_absent(exchange):
+            polls = self.map_requests(lambda i: delete(i, "cleanup: poll until gone"), pending)
+            for resource_id, answer in zip(pending, polls, strict=True):
+                if isinstance(answer, BaseException):
+                    leaks[resource_id] = _reason(answer)
+                elif self.answers_absent(answer):
                     self.ledger.remove(resource_id, "cleanup: gone")
                 else:
                     still.append(resource_id)

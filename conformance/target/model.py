@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from conformance.errors import UsageError
 
 DEFAULT_MAX_LIVE_RESOURCES = 25
-DEFAULT_WORKERS = 4  # rows judged at once per target (conformance/run/judging.py); 1: one after another
+DEFAULT_WORKERS = 8  # rows judged at once per target (conformance/run/judging.py); 1: one after another
 MAX_WORKERS = 64
 
 

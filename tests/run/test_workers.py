@@ -3,6 +3,7 @@ inside the request budget, with the verdicts and evidence order of one-at-a-time
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -134,6 +135,10 @@ class FakeContext:
 
     def ensure_can_continue(self) -> None:
         return
+
+    @contextlib.contextmanager
+    def judging(self, row: str) -> Iterator[None]:
+        yield
 
 
 def _requirement(rid: str, check: str) -> Requirement:

@@ -191,6 +191,25 @@ def test_resource_cap_keeps_at_most_n_resources(context: tuple[BackgroundServer,
     assert _ids(server) == []
 
 
+def test_the_cap_evicts_a_finished_rows_resource_before_one_a_running_row_works_on(
+    context: tuple[BackgroundServer, TargetContext],
+) -> None:
+    """Rows judged at once (--workers): a row still running keeps its resource; the oldest is not always evicted."""
+    server, ctx = context
+    with ctx.judging("RUNNING"):
+        working = ctx.name_prefix + "working"
+        assert ctx.call("create", body=_body(working)).status == 200
+        with ctx.judging("FINISHED"):
+            done = ctx.name_prefix + "done"
+            assert ctx.call("create", body=_body(done)).status == 200
+        with ctx.judging("ASKING"):
+            for i in range(2):
+                assert ctx.call("create", body=_body(ctx.name_prefix + f"new{i}")).status == 200
+        ids = set(_ids(server))
+        assert working in ids and done not in ids  # the oldest (working) would have been evicted before
+    assert ctx.cleanup() == []
+
+
 def test_an_unanswered_create_is_recorded_as_uncertain_and_cleaned_up(
     context: tuple[BackgroundServer, TargetContext],
 ) -> None:
