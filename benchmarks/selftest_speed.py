@@ -20,6 +20,7 @@ SECTION = "selftest"
 SLOWEST_SHOWN = 5
 _LINE = re.compile(r"^(\S+)\s+(\S+)\s+(ok|MISSED|FALSE POSITIVE)\s+([\d.]+)s\b")
 _TOTAL = re.compile(r"detected (\d+)/(\d+) faults")
+_SCORE = re.compile(r"^mutation score (\S+): (\d+)/(\d+) killed", re.M)
 
 
 def parse(stdout: str) -> tuple[dict[tuple[str, str], tuple[str, float]], tuple[int, int]]:
@@ -75,4 +76,35 @@ def run(opts: Options, work: Path) -> tuple[list[Row], list[str]]:
         row.info = {"vendor": key[0], "fault": key[1], "verdicts": sorted(verdicts[key]), "in_table": key in slowest}
         rows.append(row)
     notes = [f"per-fault rows: the {SLOWEST_SHOWN} slowest are in the table, all are in bench.json"]
-    return rows, notes
+    if opts.quick:
+        return rows, notes
+    report = Path(tempfile.mkdtemp(prefix="selftest-mutants-", dir=work))
+    argv = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "selftest",
+        "--mutants",
+        "--profile",
+        "quick",
+        "--seed",
+        str(opts.seed),
+    ]
+    mutants = run_measured([*argv, *vendor_flags, "--report-dir", str(report)], timeout=3600)
+    shutil.rmtree(report, ignore_errors=True)
+    scores = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in _SCORE.finditer(mutants.stdout)}
+    if not scores:
+        raise BenchError(f"selftest --mutants printed no score (exit {mutants.code}): {mutants.stderr[-300:]}")
+    killed = sum(k for k, _ in scores.values())
+    total = sum(n for _, n in scores.values())
+    mutant_row = Row(SECTION, "selftest --mutants (quick profile)", info={"scores": scores})
+    mutant_row.figures = {
+        "wall_s": figure("s", [mutants.seconds]),
+        "peak_mib": figure("MiB", [mutants.peak_mib]),
+        "faults": figure("count", [total]),
+        "detected": figure("count", [killed]),
+    }
+    both = Row(SECTION, "self-test: faults, quirks and mutants", info={"whole": True})
+    both.figures = {"wall_s": figure("s", [whole.figures["wall_s"].median + mutants.seconds])}
+    notes.append("mutants: one run; 'faults' and 'detected' are mutants and killed; the last row adds both wall times")
+    return [whole, mutant_row, both, *rows[1:]], notes

@@ -116,6 +116,7 @@ class Exchange:
     started: float = 0.0  # epoch seconds when the request was sent (0: not recorded)
     before: list[Exchange] = field(default_factory=list)  # exchanges this one needs first (a duplicate's first create)
     credential: str = ""  # not the configured credential: what the check sent instead (e.g. "delete, random token")
+    row: str = ""  # the requirement row whose judging sent it ('' for set-up and cleanup)
 
     @property
     def content_type(self) -> str:

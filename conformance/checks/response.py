@@ -279,6 +279,9 @@ def check_status_documented(ctx: TargetContext, requirement: Requirement) -> Evi
     ]
     if not seen:
         raise CheckSkipped("no answer of this operation was recorded yet")
+    # in catalog order of the rows that sent them (recording order depends on which rows ran at once)
+    order = {r.id: i for i, r in enumerate(ctx.vendor.requirements)}
+    seen.sort(key=lambda e: (order.get(e.row, -1), e.note, e.status or 0, len(e.request_body or "")))
     notes = sorted({f"{e.status} (inferred, undocumented)" for e in seen if str(e.status) in inferred - documented})
     for exchange in seen:
         code = str(exchange.status)

@@ -28,6 +28,7 @@ from conformance.catalog.profiles import Profile
 from conformance.exchange import Exchange
 from conformance.redact import Redactor
 from conformance.target.http import (
+    CURRENT_ROW,
     RecordingClient,
     RequestBudgetExceeded,
     RetriesExhausted,
@@ -45,8 +46,6 @@ ABSENT_MARK = "absent"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_ABOUT_THE_RESOURCE = frozenset({401, 403, 407, 429})  # 4xx answers that say nothing about the resource
 PROTECTED_NEWEST = 2
-CURRENT_ROW: contextvars.ContextVar[str] = contextvars.ContextVar("conformance_row", default="")
-"""The requirement row the current thread judges ('' outside a row): its resources are not evicted while it runs."""
 STUCK_CLEANUP_WINDOW = 2.0  # seconds the cleanup still polls once this target's deletes proved never to take effect
 CAUSE_STREAK = 25  # consecutive answers with one set-up cause (401 with the token, HTML) that stop the run
 

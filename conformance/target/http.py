@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import email.utils
 import json
 import os
@@ -20,6 +21,9 @@ import httpx
 
 from conformance.exchange import MAX_BODY_BYTES, Exchange
 from conformance.redact import Redactor
+
+CURRENT_ROW: contextvars.ContextVar[str] = contextvars.ContextVar("conformance_row", default="")
+"""The requirement row the current thread judges ('' outside a row): set by ``TargetContext.judging``."""
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 BACKOFF_BASE = 0.5
@@ -443,6 +447,7 @@ class RecordingClient:
                 done(final, sent)
 
     def _record(self, exchange: Exchange) -> None:
+        exchange.row = CURRENT_ROW.get()
         with self._lock:
             self.exchanges.append(exchange)
 
