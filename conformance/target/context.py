@@ -150,7 +150,9 @@ class TargetContext:
         """A short token, unique within the run."""
         with self._lock:
             self._counter += 1
-            return f"{self._counter:x}{secrets.token_hex(2)}"
+            # fixed width: a generated name's length (and so what is drawn beside it) does not depend on which
+            # row reached the counter first (rows judged at once, --workers)
+            return f"{self._counter:05x}{secrets.token_hex(2)}"
 
     def absent_id(self) -> str:
         """An id that cannot exist: the run prefix, a reserved word and a random part (remembered: DELETE-able)."""
