@@ -138,7 +138,7 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def check_workers(workers: int, option: str = "--workers") -> int:
+def check_workers(workers: object, option: str = "--workers") -> int:
     """``workers`` if it is a count of rows judged at once (1 to ``MAX_WORKERS``), else a ``UsageError``."""
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
         raise UsageError(f"{option}: expected an integer from 1 to {MAX_WORKERS}, got {workers!r}")
