@@ -260,13 +260,19 @@ class TargetContext:
         except RetriesExhausted as exc:
             raise CheckErrored(str(exc), [exc.exchange]) from None
         except TimeBudgetExceeded:
-            raise CheckErrored(
-                f"not judged: the time budget of {self.target.budget or 0:g}s was exhausted (target {self.target.name})"
-            ) from None
+            raise CheckErrored(self._budget_spent()) from None
         except RequestBudgetExceeded as exc:
             raise CheckErrored(f"not judged: {exc} (target {self.target.name})") from None
         except RunStopped:
             raise CheckErrored(f"not judged: {interrupts.stop_reason() or 'the run was stopped'}") from None
+
+    def _budget_spent(self) -> str:
+        """Why a row is not judged once the time budget is spent, with the retries that spent it, if any."""
+        retried = ", ".join(f"{n} x {status}" for status, n in sorted(dict(self.client.retry_statuses).items()))
+        return (
+            f"not judged: the time budget of {self.target.budget or 0:g}s was exhausted (target {self.target.name})"
+            + (f"; the target asked for retries: {retried}" if retried else "")
+        )
 
     def ensure_can_continue(self) -> None:
         """Refuse to start a check once the run was stopped, a set-up problem was found, or a budget is spent."""
@@ -277,9 +283,7 @@ class TargetContext:
         left = self.client.remaining()
         if self.client.budget_exhausted or (left is not None and left <= 0.05):
             self.client.budget_exhausted = True
-            raise CheckErrored(
-                f"not judged: the time budget of {self.target.budget or 0:g}s was exhausted (target {self.target.name})"
-            )
+            raise CheckErrored(self._budget_spent())
         if self.client.request_count >= self.client.max_requests:
             raise CheckErrored(f"not judged: request budget of {self.client.max_requests} exhausted")
 

@@ -247,8 +247,12 @@ class RecordingClient:
         elif self.stop.wait(max(0.0, seconds)):
             raise RunStopped("run interrupted")
 
-    def _admit(self) -> float:
-        """Check the stop request and both budgets, wait for the rate limit; the attempt's timeout in seconds."""
+    def _admit(self, method: str = "GET") -> float:
+        """Check the stop request and both budgets, wait for the rate limit; the attempt's timeout in seconds.
+
+        A POST (a create) is not started when the deadline would cut it short: one cut in flight may or may not
+        have created its resource, and a target that then refuses the cleanup leaves the run a leak it caused.
+        """
         if self._stopped():
             raise RunStopped("run interrupted")
         with self._lock:  # counted when admitted, so that requests judged at once never pass the budget
@@ -265,7 +269,7 @@ class RecordingClient:
             if slot > 0:
                 self._sleep(slot)
             left = self.remaining()
-            if left is not None and left <= 0.05:
+            if left is not None and (left <= 0.05 or (method == "POST" and left < self.timeout)):
                 self.budget_exhausted = True
                 raise TimeBudgetExceeded("time budget exhausted")
         except (TimeBudgetExceeded, RunStopped):
@@ -334,7 +338,7 @@ class RecordingClient:
     def _attempt_one(
         self, method: str, url: str, headers: dict[str, str], content: bytes | None, template: Exchange
     ) -> Exchange:
-        seconds = self._admit()
+        seconds = self._admit(method.upper())
         exchange = Exchange(
             method=template.method,
             url=template.url,
