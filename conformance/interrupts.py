@@ -1,7 +1,8 @@
 """Stopping a run cleanly: SIGINT/SIGTERM ask the run to stop, and everything that waits listens for it.
 
 A signal never raises in the middle of a request or a cleanup: the first one sets ``STOP``, the recording client
-refuses new requests and abandons the one in flight, the remaining checks end as ``error``, cleanup runs (it is
+refuses new requests and abandons those in flight (a create is let finish within its timeout: abandoned, it could
+create its resource after the cleanup), the remaining checks end as ``error``, cleanup runs (it is
 exempt), and the reports are written. A third signal abandons the cleanup (the ledger stays on disk for
 ``conformance cleanup --run-id``).
 """

@@ -313,8 +313,9 @@ class RecordingClient:
             finally:
                 await response.aclose()
 
-    def _wait(self, future: concurrent.futures.Future[T], seconds: float) -> T:
-        """The future's result; cancelled when the run stops."""
+    def _wait(self, future: concurrent.futures.Future[T], seconds: float, *, finish_on_stop: bool = False) -> T:
+        """The future's result; cancelled when the run stops, unless ``finish_on_stop`` (it then ends within its
+        timeout: a create abandoned in flight may still create its resource after the cleanup's DELETE)."""
         limit = time.monotonic() + seconds + 2.0
         while True:
             try:
@@ -322,7 +323,7 @@ class RecordingClient:
             except concurrent.futures.TimeoutError:
                 if future.done():
                     raise
-                if self._stopped():
+                if self._stopped() and not finish_on_stop:
                     future.cancel()
                     raise RunStopped("run interrupted") from None
                 if time.monotonic() > limit:
@@ -350,7 +351,9 @@ class RecordingClient:
         started = time.perf_counter()
         try:
             status, response_headers, raw, truncated = self._wait(
-                self._loop.submit(self._fetch(method, url, headers, content, seconds)), seconds
+                self._loop.submit(self._fetch(method, url, headers, content, seconds)),
+                seconds,
+                finish_on_stop=method.upper() == "POST",
             )
             exchange.status = status
             exchange.truncated = truncated
